@@ -1,0 +1,95 @@
+// Time as a dependency: every component that waits or timestamps takes a Clock, so tests can
+// drive time by hand (ManualClock) instead of sleeping. Never read Date.now() directly in core/.
+
+export type TimerHandle = { readonly id: number };
+
+export interface Clock {
+  /** Milliseconds on a monotonic scale (performance.now() for the system clock). */
+  nowMs(): number;
+  /** Wall-clock milliseconds since the epoch, for timestamps in logs and reports. */
+  wallMs(): number;
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The real clock: monotonic now, real timers (unref'd so they never keep a process alive alone). */
+export function createSystemClock(): Clock {
+  const timers = new Map<number, NodeJS.Timeout>();
+  let nextId = 1;
+  return {
+    nowMs: () => performance.now(),
+    wallMs: () => Date.now(),
+    setTimeout(callback, delayMs) {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        timers.delete(id);
+        callback();
+      }, Math.max(0, delayMs));
+      timers.set(id, timer);
+      return { id };
+    },
+    clearTimeout(handle) {
+      const timer = timers.get(handle.id);
+      if (timer) clearTimeout(timer);
+      timers.delete(handle.id);
+    },
+  };
+}
+
+export const systemClock: Clock = createSystemClock();
+
+/** A clock that moves only when told to: `advance(ms)` fires due timers in time order. */
+export class ManualClock implements Clock {
+  private now: number;
+  private readonly wallOffsetMs: number;
+  private nextId = 1;
+  private readonly timers = new Map<number, { atMs: number; callback: () => void }>();
+
+  constructor(startMs = 0, wallStartMs = 1_700_000_000_000) {
+    this.now = startMs;
+    this.wallOffsetMs = wallStartMs - startMs;
+  }
+
+  nowMs(): number {
+    return this.now;
+  }
+
+  wallMs(): number {
+    return this.now + this.wallOffsetMs;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const id = this.nextId++;
+    this.timers.set(id, { atMs: this.now + Math.max(0, delayMs), callback });
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers.delete(handle.id);
+  }
+
+  /** Moves time forward, firing every timer that falls due (including ones set by callbacks). */
+  advance(ms: number): void {
+    const target = this.now + ms;
+    for (;;) {
+      let dueId: number | undefined;
+      let dueAt = Infinity;
+      for (const [id, timer] of this.timers) {
+        if (timer.atMs <= target && (timer.atMs < dueAt || (timer.atMs === dueAt && dueId !== undefined && id < dueId))) {
+          dueId = id;
+          dueAt = timer.atMs;
+        }
+      }
+      if (dueId === undefined) break;
+      const timer = this.timers.get(dueId);
+      this.timers.delete(dueId);
+      this.now = Math.max(this.now, dueAt);
+      timer?.callback();
+    }
+    this.now = target;
+  }
+
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+}

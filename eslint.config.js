@@ -1,0 +1,66 @@
+// Lint rules, and the layering they enforce: core and cli never import Electron, the renderer
+// never imports Node, the guest server stands alone (it ships into VM images as one file).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+const noElectron = {
+  name: 'electron',
+  message: 'electron/core and electron/cli are plain Node: only electron/main and electron/preload may import Electron.',
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'guest-server/dist/**', 'renderer/dist/**', 'test-output/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['electron/core/**', 'electron/cli/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [noElectron],
+        patterns: [
+          { group: ['electron/*', '**/main/*', '**/preload/*'], message: 'core and cli must not reach into the Electron glue.' },
+          { group: ['**/renderer/**'], message: 'core and cli must not import the renderer.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          ...nodeBuiltins.map((name) => ({ name, message: 'The renderer runs in a sandboxed page: no Node modules.' })),
+          { name: 'electron', message: 'The renderer talks to main only through the preload API built from the contract.' },
+        ],
+        patterns: [
+          { group: ['**/electron/core/**', '**/electron/main/**', '**/electron/cli/**', '**/guest-server/**'], message: 'The renderer imports only the IPC contract from electron/.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['guest-server/src/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'electron', message: 'The guest server runs inside VMs.' }],
+        patterns: [
+          { group: ['**/electron/**', '**/renderer/**'], message: 'The guest server stands alone: it is bundled into one file for VM images.' },
+          { regex: '^(?!node:|\\.|zod$)', message: 'The guest server may import only node: builtins, zod and its own files (it ships without node_modules).' },
+        ],
+      }],
+    },
+  },
+);
