@@ -83,7 +83,9 @@ function ensureNodeModules() {
   const first = spawnSync('npm', ['ci'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   process.stdout.write(first.stdout ?? '');
   if (first.status === 0) return;
-  process.stderr.write(first.stderr ?? '');
+  // npm's stack traces say nothing to a user; its summary lines say what failed.
+  const summary = (first.stderr ?? '').split('\n').filter((line) => !/^npm error\s{3,}at /.test(line));
+  process.stderr.write(summary.join('\n'));
   say('npm ci failed, most likely because the Electron binary could not be downloaded (offline?).');
   say('retrying with ELECTRON_SKIP_BINARY_DOWNLOAD=1: the app will open in a browser (web mode) instead of a desktop window.');
   const env = { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' };

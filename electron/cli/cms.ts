@@ -1,9 +1,125 @@
-// Headless entry point `cms`: serve, run and guest tools (filled in by the control-plane issue).
-// Plain Node: it must never import Electron, so it runs on hosts without a display.
-const [command = 'help'] = process.argv.slice(2);
+// Headless entry point `cms`: `run` (scripted experiment), `start` (the app on the sandbox until the
+// desktop face exists). Plain Node: it must never import Electron, so it runs on hosts without a display.
+import { Command, CommanderError, Option } from 'commander';
+import type { LogLevel } from '../core/metrics/log';
+import { configFromFlags, numberFlag, UsageError, type RunFlags } from './run-options';
+import { runSession } from './run';
 
-if (command === 'start') {
-  console.log('cms start: the control plane arrives with the next issue; set-up is complete.');
-} else {
-  console.log('usage: cms <start|help>');
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+
+function addRunOptions(command: Command): Command {
+  return command
+    .option('--uri <uri...>', 'libvirt URI(s) of the host(s) (default: the built-in sandbox)')
+    .option('--config <file>', 'JSON file with a control-plane config; flags override it')
+    .option('--duration <seconds>', 'stop after this many seconds (0: run until Ctrl-C or `exit`)', '0')
+    .option('--report <file>', 'write a JSON report (config, series, outcomes, decisions, elasticity, VM-seconds)')
+    .option('--log <file>', 'JSON-lines log file', 'cms.log')
+    .addOption(new Option('--log-level <level>', 'lowest level written to the log').choices(LOG_LEVELS).default('info'))
+    .option('--quiet', 'no status line each second')
+    .addOption(new Option('--profile <kind>', 'load profile').choices(['constant', 'step', 'ramp', 'sine', 'spike', 'trace']))
+    .option('--rate <rps>', 'constant rate, requests/second')
+    .option('--inter-request <seconds>', "constant rate as the original's inter-request time")
+    .option('--steps <list>', 'step profile: AT_S:RATE,AT_S:RATE… (e.g. 0:2,30:10,90:2)')
+    .option('--from <rps>', 'ramp start rate')
+    .option('--to <rps>', 'ramp end rate')
+    .option('--ramp-s <seconds>', 'ramp duration')
+    .option('--mean <rps>', 'sine mean rate')
+    .option('--amplitude <rps>', 'sine amplitude')
+    .option('--period-s <seconds>', 'sine period')
+    .option('--base <rps>', 'spike base rate')
+    .option('--spike <rps>', 'spike rate')
+    .option('--spike-at <seconds>', 'spike start')
+    .option('--spike-s <seconds>', 'spike duration')
+    .option('--trace <file>', 'trace replay: CSV t_seconds,rate')
+    .option('--time-scale <factor>', 'trace seconds per real second (default 60)')
+    .option('--rate-scale <factor>', 'trace rate multiplier (default 1)')
+    .option('--digits <n>', 'difficulty: hex digits of the SHA-256 prefix (1-8, default 3)')
+    .addOption(new Option('--arrivals <process>', 'arrival process').choices(['uniform', 'poisson']))
+    .addOption(new Option('--policy <policy>', 'autoscaling policy').choices(['threshold', 'target']))
+    .option('--metric <metric>', 'target policy metric: utilization, inflight or p95')
+    .option('--target <value>', 'target value (busy fraction, requests per member, or p95 SLO ms)')
+    .option('--tolerance <fraction>', 'target policy tolerance (default 0.1)')
+    .option('--min <n>', 'fewest members')
+    .option('--max <n>', 'most members')
+    .option('--warm-pool <n>', 'paused members kept ready to resume')
+    .option('--up-window-s <seconds>', 'scale-up stabilization window')
+    .option('--down-window-s <seconds>', 'scale-down stabilization window')
+    .option('--max-step-up <n>', 'most members added per decision')
+    .option('--max-step-down <n>', 'most members removed per decision')
+    .option('--period-ms <ms>', 'autoscaler evaluation period')
+    .option('--up-pct <percent>', 'threshold policy: scale up above this busy %')
+    .option('--interval-s <seconds>', 'threshold policy: one decision per interval')
+    .option('--warmup-s <seconds>', "grace before a new member's metrics count")
+    .option('--boot-timeout-s <seconds>', 'replace a member that has not registered by then')
+    .option('--boot-delay-ms <ms>', 'sandbox: simulated boot time')
+    .option('--hash-rate <n>', 'sandbox: hashes/s per simulated vCPU')
+    .option('--deadline-ms <ms>', 'per-request deadline')
+    .option('--agent-host <address>', 'where guests dial in (default 127.0.0.1)')
+    .option('--agent-port <port>', 'agent port (default: any free port)')
+    .option('--heartbeat-ms <ms>', 'eject a guest silent for this long')
+    .option('--pool <name>', 'pool name (default cms)')
+    .option('--template <name>', 'template domain name (default cms-template)');
 }
+
+interface RunCommandOptions extends RunFlags {
+  duration: string;
+  report?: string;
+  log: string;
+  logLevel: string;
+  quiet?: boolean;
+}
+
+async function runCommand(options: RunCommandOptions, consoleCommands: boolean): Promise<number> {
+  const config = await configFromFlags(options);
+  const durationS = numberFlag(options.duration, '--duration', { min: 0 }) ?? 0;
+  return runSession({
+    config,
+    uris: options.uri ?? [],
+    durationS,
+    reportPath: options.report,
+    logPath: options.log,
+    logLevel: options.logLevel as LogLevel,
+    console: consoleCommands,
+    quiet: options.quiet === true,
+  });
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('cms')
+    .description('Cloud Management System: an elastic pool of libvirt VMs serving a compute service')
+    .exitOverride()
+    .showHelpAfterError('(run cms --help for usage)');
+
+  addRunOptions(program.command('run').description('run a scripted experiment on the control plane')).action(async (options: RunCommandOptions) => {
+    setExitCode(await runCommand(options, true));
+  });
+  addRunOptions(program.command('start').description('run the control plane on the sandbox with a default load until Ctrl-C')).action(async (options: RunCommandOptions) => {
+    setExitCode(await runCommand(options, true));
+  });
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let exitCode = 0;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every other parse error has already been printed by commander.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof UsageError) {
+      console.error(`cms: ${error.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`cms: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+    return;
+  }
+  process.exitCode = exitCode;
+}
+
+await main(process.argv);

@@ -12,7 +12,7 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: monotonic now, real timers (unref'd so they never keep a process alive alone). */
+/** The real clock: monotonic now, real timers (ref'd: a pending timer keeps the process alive, as a plain setTimeout would). */
 export function createSystemClock(): Clock {
   const timers = new Map<number, NodeJS.Timeout>();
   let nextId = 1;

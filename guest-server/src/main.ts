@@ -1,5 +1,76 @@
-// Guest server entry point (placeholder until the guest server lands).
-// Bundled into guest-server/dist/guest-server.js, which runs with plain node in every VM.
-import { PROTOCOL_VERSION } from './protocol';
+// Entry point of the one-file guest server (bundled to guest-server/dist/guest-server.js). In the
+// main thread it parses flags, starts the server and handles signals; started as a worker thread
+// from this same file, it runs a collide worker instead. Only this file may exit the process.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { startGuestServer, type RunningGuest } from './guest';
+import { createLogger } from './log';
+import { OptionsError, parseGuestArgs } from './options';
+import { isCollideWorkerInit, runCollideWorker } from './worker';
 
-console.log(JSON.stringify({ event: 'placeholder', version: PROTOCOL_VERSION }));
+/** Exit code for a bad command line, as usual for CLI tools. */
+const EXIT_USAGE = 2;
+
+/**
+ * The file worker threads start from. In the CommonJS bundle `__filename` is this very file; the
+ * typeof guard keeps the TS sources loadable as ESM too (where the name does not exist).
+ */
+function ownScriptPath(): string {
+  return typeof __filename === 'string' ? __filename : (process.argv[1] ?? '');
+}
+
+async function main(argv: string[]): Promise<void> {
+  let command;
+  try {
+    command = parseGuestArgs(argv);
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    process.stderr.write(`guest-server: ${error.message}\nRun with --help for usage.\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (command.kind !== 'run') {
+    process.stdout.write(command.text.endsWith('\n') ? command.text : `${command.text}\n`);
+    return;
+  }
+  const log = createLogger(command.options.logLevel);
+  process.on('uncaughtException', (error) => {
+    log.error('fatal', { message: error.message, stack: error.stack });
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error('fatal', { message: reason instanceof Error ? reason.message : String(reason) });
+    process.exit(1);
+  });
+
+  // Handlers go in before anything starts: a signal during start-up must still end in a drain.
+  let running: RunningGuest | null = null;
+  let pendingSignal: NodeJS.Signals | null = null;
+  const stop = (guest: RunningGuest, signal: NodeJS.Signals): void => {
+    if (guest.shutdownStarted) {
+      // A second signal cuts the drain short instead of killing mid-write.
+      log.warn('shutdown_expedited', { signal });
+      guest.expediteShutdown();
+      return;
+    }
+    void guest.shutdown(signal).then(() => process.exit(0));
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (running) stop(running, signal);
+    else pendingSignal = signal;
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    running = await startGuestServer(command.options, { workerFile: ownScriptPath(), log });
+  } catch (error) {
+    log.error('start_failed', { message: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  }
+  if (pendingSignal) stop(running, pendingSignal);
+}
+
+if (!isMainThread) {
+  if (parentPort && isCollideWorkerInit(workerData)) runCollideWorker(workerData, parentPort);
+} else {
+  void main(process.argv.slice(2));
+}

@@ -1,0 +1,111 @@
+// The narrow views the pool needs of its collaborators (a host connection, the guest directory,
+// the sandbox runtime, clone storage) and the member records it reports. Types only.
+import type { DomainSnapshot, HostSnapshot } from '../hypervisor/types';
+
+/** The calls the pool makes on one host; HypervisorConnection satisfies it. */
+export interface PoolHost {
+  readonly id: string;
+  snapshot(): HostSnapshot;
+  domainXml(uuid: string, options?: { inactive?: boolean }): Promise<string>;
+  domainDefine(xml: string): Promise<string>;
+  domainStart(uuid: string): Promise<void>;
+  domainShutdown(uuid: string): Promise<void>;
+  domainForceOff(uuid: string): Promise<void>;
+  domainSuspend(uuid: string): Promise<void>;
+  domainResume(uuid: string): Promise<void>;
+  domainUndefine(uuid: string): Promise<void>;
+  domainLookup(uuid: string): Promise<DomainSnapshot | null>;
+}
+
+/** A registered guest as the pool sees it; the agent server's Agent satisfies it. */
+export interface PoolAgent {
+  readonly uuid: string;
+  readonly address: string;
+  readonly healthy: boolean;
+  readonly outstanding: number;
+  readonly registeredAtMs: number;
+  readonly lastLoad: { busy: number; inflight: number } | null;
+  eject(reason?: 'kicked', detail?: string): void;
+  /** Stops (true) or restarts (false) the heartbeat watchdog while the pool pauses the member. */
+  setHeartbeatExempt?(exempt: boolean): void;
+}
+
+/** Where the pool finds registered guests. */
+export interface AgentDirectory {
+  agent(uuid: string): PoolAgent | undefined;
+}
+
+/** Sandbox hosts only: the local processes that stand in for guests. */
+export interface GuestRuntime {
+  manage(member: { uuid: string; name: string; vcpus: number }): void;
+  unmanage(uuid: string): void;
+  on(event: 'exited', listener: (event: { uuid: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }) => void): unknown;
+  off(event: 'exited', listener: (event: { uuid: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }) => void): unknown;
+}
+
+/** Real hosts only: creates and removes a member's linked-clone disk. */
+export interface CloneStorage {
+  /** Returns the overlay path that replaces `templateSource` in the clone's XML. */
+  createOverlay(templateSource: string, memberName: string, diskIndex: number): Promise<string>;
+  removeOverlay(path: string): Promise<void>;
+}
+
+/** A host the pool may place members on. */
+export interface PoolHostBinding {
+  host: PoolHost;
+  /** Present on sandbox hosts. */
+  runtime?: GuestRuntime;
+  /** Present on real hosts whose template has a disk. */
+  storage?: CloneStorage;
+  /** Extra SMBIOS OEM strings for members (manager address and token for real guests). */
+  oemStrings?: () => string[];
+}
+
+/**
+ * A member's life: cloning → booting → healthy → draining → stopping → (gone).
+ * Warm-pool members go warming → warm (paused) and become healthy when resumed.
+ * A failed member (ejected, boot timeout, domain gone) is forced off and removed.
+ */
+export type MemberPhase = 'cloning' | 'booting' | 'healthy' | 'warming' | 'warm' | 'draining' | 'stopping' | 'failed';
+
+export interface PoolMember {
+  uuid: string;
+  name: string;
+  hostId: string;
+  index: number;
+  vcpus: number;
+  phase: MemberPhase;
+  /** Monotonic ms when the member was last started or resumed. */
+  startedAtMs: number;
+  /** Monotonic ms of registration (or of resume, for a warm member); null while booting. */
+  registeredAtMs: number | null;
+  /** Why it is leaving, when it is. */
+  exitReason: string | null;
+  /** What it was started for: serving now, or waiting paused in the warm pool. */
+  purpose: 'serve' | 'warm';
+  overlays: string[];
+  adopted: boolean;
+}
+
+export type PoolEvent =
+  | { type: 'member_cloned'; member: PoolMember; ms: number }
+  | { type: 'member_started'; member: PoolMember }
+  | { type: 'member_healthy'; member: PoolMember; address: string; bootMs: number }
+  | { type: 'member_warm'; member: PoolMember }
+  | { type: 'member_resumed'; member: PoolMember; ms: number }
+  | { type: 'member_draining'; member: PoolMember; reason: string }
+  | { type: 'member_failed'; member: PoolMember; reason: string }
+  | { type: 'member_removed'; member: PoolMember; reason: string }
+  | { type: 'member_adopted'; member: PoolMember }
+  | { type: 'action_failed'; member: PoolMember | null; action: string; message: string }
+  | { type: 'shutdown_progress'; done: number; total: number };
+
+export interface PoolStatus {
+  name: string;
+  desired: number;
+  min: number;
+  max: number;
+  warmPoolSize: number;
+  members: PoolMember[];
+  counts: Record<MemberPhase, number>;
+}

@@ -1,0 +1,113 @@
+// Opens the hosts a control plane runs on: a libvirt connection per URI, and for sandbox
+// (test:///) hosts the simulated-guest runtime beside it. Knows nothing of pools or load.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from '../clock';
+import { HypervisorRegistry } from '../hypervisor/registry';
+import type { LogFn } from '../hypervisor/types';
+import type { Logger } from '../metrics/log';
+import { SandboxGuestRuntime } from '../sandbox/guest-runtime';
+import { prepareSandboxHost, sandboxUri } from '../sandbox/sandbox-host';
+import type { ControlPlaneHost } from './control-plane';
+
+export interface OpenHostsOptions {
+  /** libvirt URIs; empty means the built-in sandbox. */
+  uris: string[];
+  clock: Clock;
+  log: Logger;
+  /** Pool token handed to simulated guests; read at each spawn. */
+  token: () => string;
+  sandbox: { bootDelayMs: number; hashRatePerVcpu: number };
+  /** Poll period of every connection, ms. @default 1000 */
+  pollIntervalMs?: number;
+  /** Path of the one-file guest server, for sandbox guests. @default found from the repository root */
+  guestScript?: string;
+}
+
+export interface OpenedHosts {
+  registry: HypervisorRegistry;
+  hosts: ControlPlaneHost[];
+  /** Tells the sandbox runtimes where guests dial in (known once the agent port listens). */
+  setManagerAddress(address: { host: string; port: number }): void;
+  close(): Promise<void>;
+}
+
+export function isSandboxUri(uri: string): boolean {
+  return uri.startsWith('test://');
+}
+
+/** Finds guest-server/dist/guest-server.js from this module's location (sources or bundle). */
+export function defaultGuestScript(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const candidate = join(dir, 'guest-server', 'dist', 'guest-server.js');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error('guest-server/dist/guest-server.js not found: run `npm run build` first');
+}
+
+/** Adapts the core Logger to the hypervisor's log function shape. */
+export function logFnFrom(log: Logger): LogFn {
+  return (level, event, fields) => log[level](event, fields);
+}
+
+export async function openHosts(options: OpenHostsOptions): Promise<OpenedHosts> {
+  const logFn = logFnFrom(options.log);
+  const registry = new HypervisorRegistry({ clock: options.clock, log: logFn, pollIntervalMs: options.pollIntervalMs ?? 1000 });
+  const uris = options.uris.length > 0 ? options.uris : [sandboxUri()];
+  let manager = { host: '127.0.0.1', port: 0 };
+  const hosts: ControlPlaneHost[] = [];
+  const runtimes: SandboxGuestRuntime[] = [];
+  try {
+    for (const uri of uris) {
+      const id = await registry.add(uri);
+      const connection = registry.get(id);
+      if (!connection) throw new Error(`host ${uri} vanished after opening`);
+      if (!isSandboxUri(uri)) {
+        hosts.push({ host: connection });
+        continue;
+      }
+      await prepareSandboxHost(connection);
+      // A new test-driver connection starts from the file again: put the template back at rest.
+      connection.on('status', (event) => {
+        if (event.status === 'connected') void prepareSandboxHost(connection).catch((error: unknown) => options.log.warn('sandbox_prepare_failed', { uri, message: String(error) }));
+      });
+      const runtime = new SandboxGuestRuntime({
+        connection,
+        guestScript: options.guestScript ?? defaultGuestScript(),
+        bootDelayMs: options.sandbox.bootDelayMs,
+        hashRatePerVcpu: options.sandbox.hashRatePerVcpu,
+        manager: () => manager,
+        token: options.token,
+        clock: options.clock,
+        log: logFn,
+      });
+      runtimes.push(runtime);
+      hosts.push({ host: connection, runtime, stopGuests: () => runtime.stopAll() });
+      options.log.info('sandbox_host_opened', {
+        uri,
+        simulated: true,
+        note: 'sandbox VMs are simulated: libvirt test-driver domains with a local guest-server process each, throttled per vCPU',
+      });
+    }
+  } catch (error) {
+    await Promise.all(runtimes.map((runtime) => runtime.stopAll()));
+    await registry.closeAll();
+    throw error;
+  }
+  return {
+    registry,
+    hosts,
+    setManagerAddress(address) {
+      manager = address;
+    },
+    async close() {
+      await Promise.all(runtimes.map((runtime) => runtime.stopAll()));
+      await registry.closeAll();
+    },
+  };
+}

@@ -1,0 +1,215 @@
+// The worker pool: one thread per vCPU running collide searches, a FIFO queue in front of them,
+// cancellation, and the busy-time and hash counters the heartbeat reports. It knows nothing of
+// sockets or the protocol; a failed worker fails only its current job and is replaced.
+import { Worker } from 'node:worker_threads';
+import { silentLogger, type Logger } from './log';
+import { WORKER_ROLE, type CollideWorkerInit, type WorkerJobMessage, type WorkerReply } from './worker';
+
+export interface CollideJob {
+  word: string;
+  digits: number;
+}
+
+export type JobOutcome =
+  | { kind: 'result'; match: string; attempts: number; ms: number }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; message: string };
+
+export interface JobHandle {
+  /** Drops the job if queued, or stops it at the next chunk if running; onDone gets 'cancelled'. */
+  cancel(): void;
+}
+
+export interface WorkerPoolOptions {
+  /** Script the threads start from: the bundled guest-server.js, which switches on workerData. */
+  workerFile: string;
+  /** Number of worker threads. */
+  workers: number;
+  /** Cap on each worker's hashes per second; 0 means unlimited. @default 0 */
+  hashRatePerWorker?: number;
+  log?: Logger;
+}
+
+interface PendingJob {
+  seq: number;
+  job: CollideJob;
+  onDone: (outcome: JobOutcome) => void;
+  cancelled: boolean;
+  slot: Slot | null;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  current: PendingJob | null;
+  startedMs: number;
+  /** Resolves once the thread has loaded and warmed up. */
+  ready: Promise<void>;
+  markReady: () => void;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: PendingJob[] = [];
+  private readonly control: Int32Array;
+  private readonly counters: BigInt64Array;
+  private readonly controlBuffer: SharedArrayBuffer;
+  private readonly countersBuffer: SharedArrayBuffer;
+  private readonly log: Logger;
+  private nextSeq = 1;
+  private finishedBusyMs = 0;
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
+    this.log = options.log ?? silentLogger;
+    this.controlBuffer = new SharedArrayBuffer(4 * options.workers);
+    this.countersBuffer = new SharedArrayBuffer(8 * options.workers);
+    this.control = new Int32Array(this.controlBuffer);
+    this.counters = new BigInt64Array(this.countersBuffer);
+    for (let index = 0; index < options.workers; index++) this.slots.push(this.spawn(index));
+  }
+
+  /**
+   * Resolves when every thread has started and warmed up, so that "listening" means full speed
+   * (a cold thread would make the first requests slow, and rate measurements wrong). Rejects if
+   * they are not up within timeoutMs.
+   */
+  ready(timeoutMs = 30_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`worker threads not ready within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([Promise.all(this.slots.map((slot) => slot.ready)).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  /** Jobs waiting for a worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Jobs a worker is running now. */
+  get running(): number {
+    return this.slots.filter((slot) => slot.current !== null).length;
+  }
+
+  /** Queues a job; `onDone` runs exactly once, never synchronously from inside submit(). */
+  submit(job: CollideJob, onDone: (outcome: JobOutcome) => void): JobHandle {
+    const pending: PendingJob = { seq: this.nextSeq++, job, onDone, cancelled: false, slot: null };
+    if (this.closed) {
+      queueMicrotask(() => onDone({ kind: 'failed', message: 'worker pool is closed' }));
+      return { cancel: () => {} };
+    }
+    this.queue.push(pending);
+    this.dispatch();
+    return { cancel: () => this.cancel(pending) };
+  }
+
+  /** Total ms the workers have held a job since start, including the running jobs up to nowMs. */
+  busyMs(nowMs: number = performance.now()): number {
+    let total = this.finishedBusyMs;
+    for (const slot of this.slots) if (slot.current) total += nowMs - slot.startedMs;
+    return total;
+  }
+
+  /** Hashes computed by all workers since start. */
+  hashes(): number {
+    let total = 0;
+    for (let index = 0; index < this.counters.length; index++) total += Number(Atomics.load(this.counters, index));
+    return total;
+  }
+
+  /** Fails every job still queued or running and stops the threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) pending.onDone({ kind: 'cancelled' });
+    const running = this.slots.flatMap((slot) => (slot.current ? [slot.current] : []));
+    for (const slot of this.slots) slot.current = null;
+    for (const pending of running) pending.onDone({ kind: 'cancelled' });
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate().catch(() => 0)));
+  }
+
+  private spawn(index: number): Slot {
+    const init: CollideWorkerInit = {
+      role: WORKER_ROLE,
+      index,
+      hashRatePerSec: this.options.hashRatePerWorker ?? 0,
+      control: this.controlBuffer,
+      counters: this.countersBuffer,
+    };
+    const worker = new Worker(this.options.workerFile, { workerData: init });
+    let markReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const slot: Slot = { index, worker, current: null, startedMs: 0, ready, markReady };
+    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on('error', (error) => this.onWorkerDeath(slot, `worker error: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.onWorkerDeath(slot, `worker exited with code ${code}`);
+    });
+    return slot;
+  }
+
+  private onReply(slot: Slot, reply: WorkerReply): void {
+    if (reply.kind === 'ready') return slot.markReady();
+    const pending = slot.current;
+    if (!pending || pending.seq !== reply.seq) return;
+    this.finish(slot);
+    if (reply.kind === 'result') pending.onDone({ kind: 'result', match: reply.match, attempts: reply.attempts, ms: reply.ms });
+    else if (reply.kind === 'cancelled') pending.onDone({ kind: 'cancelled' });
+    else pending.onDone({ kind: 'failed', message: reply.message });
+    this.dispatch();
+  }
+
+  private onWorkerDeath(slot: Slot, message: string): void {
+    if (this.slots[slot.index] !== slot) return; // already replaced ('error' is followed by 'exit')
+    this.log.error('worker_failed', { worker: slot.index, message });
+    const pending = slot.current;
+    if (pending) this.finish(slot);
+    void slot.worker.terminate().catch(() => 0);
+    if (!this.closed) this.slots[slot.index] = this.spawn(slot.index);
+    if (pending) pending.onDone(pending.cancelled ? { kind: 'cancelled' } : { kind: 'failed', message });
+    this.dispatch();
+  }
+
+  private finish(slot: Slot): void {
+    this.finishedBusyMs += performance.now() - slot.startedMs;
+    if (slot.current) slot.current.slot = null;
+    slot.current = null;
+  }
+
+  private cancel(pending: PendingJob): void {
+    if (pending.cancelled) return;
+    pending.cancelled = true;
+    const queuedAt = this.queue.indexOf(pending);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      pending.onDone({ kind: 'cancelled' });
+      return;
+    }
+    const slot = pending.slot;
+    if (slot && slot.current === pending) {
+      // The worker polls this cell between chunks and wakes from a pacing sleep on notify.
+      Atomics.store(this.control, slot.index, pending.seq);
+      Atomics.notify(this.control, slot.index);
+    }
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      if (slot.current) continue;
+      const pending = this.queue.shift();
+      if (!pending) return;
+      slot.current = pending;
+      slot.startedMs = performance.now();
+      pending.slot = slot;
+      const message: WorkerJobMessage = { seq: pending.seq, word: pending.job.word, digits: pending.job.digits };
+      slot.worker.postMessage(message);
+    }
+  }
+}
