@@ -52,6 +52,19 @@ export default tseslint.config(
     },
   },
   {
+    // The contract is imported by the renderer too: it must stay browser-safe.
+    files: ['electron/contract/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          ...nodeBuiltins.map((name) => ({ name, message: 'The IPC contract is imported by the renderer: no Node modules.' })),
+          { name: 'electron', message: 'The IPC contract is shared with the renderer and the web mode: no Electron.' },
+        ],
+        patterns: [{ regex: '^(?!zod$|\\.\\./core/autoscaler/policies$|\\.\\./core/loadgen/profiles$|\\./)', message: 'The contract may import only zod and pure schema modules (policies, profiles).' }],
+      }],
+    },
+  },
+  {
     files: ['guest-server/src/**'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -3,11 +3,9 @@
 // the load and shuts the pool down so that nothing it started is left running.
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { systemClock } from '../core/clock';
 import type { ControlPlaneConfig } from '../core/service/config';
-import { ControlPlane } from '../core/service/control-plane';
-import { openHosts } from '../core/service/hosts';
-import { JsonLineLogger, type LogLevel } from '../core/metrics/log';
+import { startApp } from '../core/service/app';
+import type { LogLevel } from '../core/metrics/log';
 import type { MetricsSample } from '../core/metrics/series';
 import { UsageError, numberFlag } from './run-options';
 
@@ -40,19 +38,9 @@ export function formatStatusLine(sample: MetricsSample, outcomes: { ok: number; 
 
 /** Runs one session to its end; resolves with the process exit code. */
 export async function runSession(session: RunSession): Promise<number> {
-  const log = new JsonLineLogger({ path: session.logPath, minLevel: session.logLevel });
-  let plane: ControlPlane | null = null;
-  const hosts = await openHosts({
-    uris: session.uris,
-    clock: systemClock,
-    log,
-    token: () => plane?.pool.token ?? '',
-    sandbox: session.config.sandbox,
-  });
-  plane = new ControlPlane({ clock: systemClock, log, hosts: hosts.hosts, config: session.config, onAgentAddress: (address) => hosts.setManagerAddress(address) });
-  const controlPlane = plane;
-  const sandbox = hosts.hosts.some((binding) => binding.runtime !== undefined);
-  if (sandbox && !session.quiet) {
+  const app = await startApp({ uris: session.uris, config: session.config, logPath: session.logPath, logLevel: session.logLevel });
+  const controlPlane = app.plane;
+  if (app.sandbox && !session.quiet) {
     console.log('cms: running on the built-in sandbox — VMs are simulated (libvirt test driver + one local guest process each, CPU throttled per vCPU).');
   }
 
@@ -62,13 +50,11 @@ export async function runSession(session: RunSession): Promise<number> {
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
       if (!session.quiet) console.log(`cms: ${why}: stopping the load and shutting the pool down…`);
-      await controlPlane.stop();
+      await app.shutdown();
       if (session.reportPath) {
         writeFileSync(session.reportPath, `${JSON.stringify(controlPlane.report(), null, 2)}\n`);
         if (!session.quiet) console.log(`cms: report written to ${session.reportPath}`);
       }
-      await hosts.close();
-      await log.close();
       finish();
     })();
     return stopping;
@@ -84,12 +70,6 @@ export async function runSession(session: RunSession): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  try {
-    await controlPlane.start();
-  } catch (error) {
-    await stop('start failed');
-    throw error;
-  }
   if (!session.quiet) {
     controlPlane.on('sample', (sample) => console.log(formatStatusLine(sample, controlPlane.outcomes())));
   }

@@ -187,6 +187,20 @@ export class Agent {
     this.hooks.onEjected(this, reason, detail);
   }
 
+  /**
+   * Stops (true) or restarts (false) the heartbeat watchdog. The pool pauses warm-pool members on
+   * purpose; their silence then is expected and must not eject them. Restarting counts as a fresh
+   * sign of life, so a resumed guest has a whole timeout to send its next heartbeat.
+   */
+  setHeartbeatExempt(exempt: boolean): void {
+    if (this.ejectedReason !== null) return;
+    if (this.watchdog) this.clock.clearTimeout(this.watchdog);
+    this.watchdog = null;
+    if (exempt) return;
+    this.lastHeartbeatAtMs = this.clock.nowMs();
+    this.armWatchdog(this.heartbeatTimeoutMs);
+  }
+
   // ---- called by the server for each message on the connection
 
   /** @internal A heartbeat from the guest. */

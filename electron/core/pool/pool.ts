@@ -85,7 +85,7 @@ export class Pool {
     this.clock = options.clock;
     this.name = options.name ?? 'cms';
     this.templateName = options.templateName ?? 'cms-template';
-    this.bindings = options.hosts;
+    this.bindings = [...options.hosts];
     this.agents = options.agents;
     this.min = options.min ?? 1;
     this.max = options.max ?? 8;
@@ -133,6 +133,17 @@ export class Pool {
   /** Members that should receive requests. */
   servingMembers(): PoolMember[] {
     return [...this.members.values()].filter((member) => member.phase === 'healthy');
+  }
+
+  addHost(binding: PoolHostBinding): void {
+    this.bindings.push(binding);
+    this.kick();
+  }
+
+  /** Forgets a host; its members (there should be none) are no longer managed. */
+  removeHost(hostId: string): void {
+    const index = this.bindings.findIndex((binding) => binding.host.id === hostId);
+    if (index >= 0) this.bindings.splice(index, 1);
   }
 
   setBounds(bounds: { min?: number; max?: number; warmPoolSize?: number; bootTimeoutMs?: number }): void {
@@ -451,7 +462,7 @@ export class Pool {
         diskSource: binding.storage ? (source) => overlays.find((entry) => entry.from === source)?.to ?? source : undefined,
         oemStrings: binding.oemStrings?.(),
       });
-      await binding.host.domainDefine(xml);
+      await binding.host.domainDefine(binding.customizeXml ? binding.customizeXml(xml, { name, uuid, token: this.tokenValue }) : xml);
       defined = true;
       this.onEvent({ type: 'member_cloned', member: { ...member }, ms: this.clock.nowMs() - cloneStartMs });
       binding.runtime?.manage({ uuid, name, vcpus: member.vcpus });

@@ -59,6 +59,11 @@ export interface PoolHostBinding {
   storage?: CloneStorage;
   /** Extra SMBIOS OEM strings for members (manager address and token for real guests). */
   oemStrings?: () => string[];
+  /**
+   * Last touch on a clone's XML before it is defined: real hosts write the manager address and the
+   * pool token where the guest reads them (kernel command line, SMBIOS, fw_cfg).
+   */
+  customizeXml?: (xml: string, member: { name: string; uuid: string; token: string }) => string;
 }
 
 /**

@@ -109,7 +109,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
   /** VMs needed (demand) and healthy (supply) at each sample, for the elasticity metrics. */
   private readonly supplyDemand = { demand: [] as number[], supply: [] as number[] };
   private readonly failures: RunReport['failures'] = [];
-  private readonly hostListeners: Array<() => void> = [];
+  private readonly hostListeners = new Map<string, () => void>();
   private started = false;
   private stopped = false;
   /** Created in start(): the pool token it checks is only known once existing members are adopted. */
@@ -119,7 +119,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     super();
     this.clock = options.clock;
     this.log = options.log;
-    this.hosts = options.hosts;
+    this.hosts = [...options.hosts];
     this.config = options.config;
     this.digits = options.config.load.digits;
     this.onAgentAddress = options.onAgentAddress;
@@ -130,7 +130,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
       clock: this.clock,
       name: options.config.pool.name,
       templateName: options.config.pool.templateName,
-      hosts: options.hosts,
+      hosts: [...this.hosts],
       agents: { agent: (uuid) => this.agentServer?.agent(uuid) },
       min: policy.min,
       max: policy.max,
@@ -336,7 +336,8 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     this.balancer.failAll('shutdown');
     if (shutdownPool) await this.pool.shutdown();
     await this.agentServer?.close();
-    for (const dispose of this.hostListeners) dispose();
+    for (const dispose of this.hostListeners.values()) dispose();
+    this.hostListeners.clear();
     if (shutdownPool) for (const binding of this.hosts) await binding.stopGuests?.();
     this.log.info('shutdown_finished', { outcomes: this.outcomes(), vmSeconds: Math.round(this.vmSecondsTotal) });
   }
@@ -363,24 +364,56 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     });
     this.agents.on('rejected', (event) => this.log.warn('agent_rejected', { ...event }));
     this.agents.on('load', (event) => this.capacity.observe(event.load));
-    for (const binding of this.hosts) {
-      const onPoll = (snapshot: HostSnapshot): void => this.pool.noteHostPoll(snapshot.id, snapshot.domains);
-      const onStatus = (event: { status: string; error?: string }): void => {
-        const level = event.status === 'connected' ? 'info' : 'warn';
-        this.log[level]('host_status', { host: binding.host.id, uri: binding.host.snapshot().uri, status: event.status, error: event.error });
-      };
-      const onGuestExit = (event: { uuid: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }): void => {
-        if (!event.expected) this.pool.noteGuestCrashed(event.uuid, event.signal ? `signal ${event.signal}` : `code ${event.code}`);
-      };
-      binding.host.on('poll', onPoll);
-      binding.host.on('status', onStatus);
-      binding.runtime?.on('exited', onGuestExit);
-      this.hostListeners.push(() => {
-        binding.host.off('poll', onPoll);
-        binding.host.off('status', onStatus);
-        binding.runtime?.off('exited', onGuestExit);
-      });
+    for (const binding of this.hosts) this.wireHost(binding);
+  }
+
+  /** Follows one host's polls, status and (sandbox) guest exits; the disposer undoes it. */
+  private wireHost(binding: ControlPlaneHost): void {
+    const onPoll = (snapshot: HostSnapshot): void => this.pool.noteHostPoll(snapshot.id, snapshot.domains);
+    const onStatus = (event: { status: string; error?: string }): void => {
+      const level = event.status === 'connected' ? 'info' : 'warn';
+      this.log[level]('host_status', { host: binding.host.id, uri: binding.host.snapshot().uri, status: event.status, error: event.error });
+    };
+    const onGuestExit = (event: { uuid: string; code: number | null; signal: NodeJS.Signals | null; expected: boolean }): void => {
+      if (!event.expected) this.pool.noteGuestCrashed(event.uuid, event.signal ? `signal ${event.signal}` : `code ${event.code}`);
+    };
+    binding.host.on('poll', onPoll);
+    binding.host.on('status', onStatus);
+    binding.runtime?.on('exited', onGuestExit);
+    this.hostListeners.set(binding.host.id, () => {
+      binding.host.off('poll', onPoll);
+      binding.host.off('status', onStatus);
+      binding.runtime?.off('exited', onGuestExit);
+    });
+  }
+
+  /** Adds a host at run time: listed at once, and the pool may place members on it. */
+  addHost(binding: ControlPlaneHost): void {
+    if (this.hosts.some((existing) => existing.host.id === binding.host.id)) throw new Error(`host ${binding.host.id} is already added`);
+    this.hosts.push(binding);
+    this.pool.addHost(binding);
+    if (this.started) this.wireHost(binding);
+    this.log.info('host_added', { host: binding.host.id, uri: binding.host.snapshot().uri });
+  }
+
+  /** Removes a host that holds no pool member; returns its binding so the caller can close it. */
+  removeHost(hostId: string): ControlPlaneHost {
+    const binding = this.hosts.find((existing) => existing.host.id === hostId);
+    if (!binding) throw new Error(`no host ${hostId}`);
+    const members = this.pool.list().filter((member) => member.hostId === hostId);
+    if (members.length > 0) {
+      throw new Error(`host ${hostId} still holds pool members (${members.map((member) => member.name).join(', ')}): scale them away first`);
     }
+    this.pool.removeHost(hostId);
+    this.hosts.splice(this.hosts.indexOf(binding), 1);
+    this.hostListeners.get(hostId)?.();
+    this.hostListeners.delete(hostId);
+    this.log.info('host_removed', { host: hostId });
+    return binding;
+  }
+
+  hostBindings(): readonly ControlPlaneHost[] {
+    return this.hosts;
   }
 
   private onPoolEvent(event: PoolEvent): void {

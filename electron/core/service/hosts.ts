@@ -4,8 +4,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock';
+import type { HypervisorConnection } from '../hypervisor/connection';
 import { HypervisorRegistry } from '../hypervisor/registry';
 import type { LogFn } from '../hypervisor/types';
+import type { LibvirtConnector } from '../hypervisor/libvirt-like';
 import type { Logger } from '../metrics/log';
 import { SandboxGuestRuntime } from '../sandbox/guest-runtime';
 import { prepareSandboxHost, sandboxUri } from '../sandbox/sandbox-host';
@@ -23,11 +25,18 @@ export interface OpenHostsOptions {
   pollIntervalMs?: number;
   /** Path of the one-file guest server, for sandbox guests. @default found from the repository root */
   guestScript?: string;
+  /** Makes libvirt handles; tests wrap the real one to inject connection loss. */
+  connector?: LibvirtConnector;
 }
 
 export interface OpenedHosts {
   registry: HypervisorRegistry;
+  /** The open hosts, in the order added (a live array). */
   hosts: ControlPlaneHost[];
+  /** Opens one more host; rejects, keeping nothing, when it cannot be opened. */
+  add(uri: string): Promise<ControlPlaneHost>;
+  /** Closes one host (stopping its simulated guests). */
+  remove(hostId: string): Promise<void>;
   /** Tells the sandbox runtimes where guests dial in (known once the agent port listens). */
   setManagerAddress(address: { host: string; port: number }): void;
   close(): Promise<void>;
@@ -57,57 +66,81 @@ export function logFnFrom(log: Logger): LogFn {
 
 export async function openHosts(options: OpenHostsOptions): Promise<OpenedHosts> {
   const logFn = logFnFrom(options.log);
-  const registry = new HypervisorRegistry({ clock: options.clock, log: logFn, pollIntervalMs: options.pollIntervalMs ?? 1000 });
-  const uris = options.uris.length > 0 ? options.uris : [sandboxUri()];
+  const registry = new HypervisorRegistry({ clock: options.clock, log: logFn, pollIntervalMs: options.pollIntervalMs ?? 1000, connector: options.connector });
   let manager = { host: '127.0.0.1', port: 0 };
   const hosts: ControlPlaneHost[] = [];
-  const runtimes: SandboxGuestRuntime[] = [];
-  try {
-    for (const uri of uris) {
-      const id = await registry.add(uri);
-      const connection = registry.get(id);
-      if (!connection) throw new Error(`host ${uri} vanished after opening`);
-      if (!isSandboxUri(uri)) {
-        hosts.push({ host: connection });
-        continue;
-      }
-      await prepareSandboxHost(connection);
-      // A new test-driver connection starts from the file again: put the template back at rest.
-      connection.on('status', (event) => {
-        if (event.status === 'connected') void prepareSandboxHost(connection).catch((error: unknown) => options.log.warn('sandbox_prepare_failed', { uri, message: String(error) }));
-      });
-      const runtime = new SandboxGuestRuntime({
-        connection,
-        guestScript: options.guestScript ?? defaultGuestScript(),
-        bootDelayMs: options.sandbox.bootDelayMs,
-        hashRatePerVcpu: options.sandbox.hashRatePerVcpu,
-        manager: () => manager,
-        token: options.token,
-        clock: options.clock,
-        log: logFn,
-      });
-      runtimes.push(runtime);
-      hosts.push({ host: connection, runtime, stopGuests: () => runtime.stopAll() });
-      options.log.info('sandbox_host_opened', {
-        uri,
-        simulated: true,
-        note: 'sandbox VMs are simulated: libvirt test-driver domains with a local guest-server process each, throttled per vCPU',
-      });
+
+  /** Real hosts: the connection alone (linked clones and guest addressing come with the KVM binding). */
+  function realHostBinding(connection: HypervisorConnection): ControlPlaneHost {
+    return { host: connection };
+  }
+
+  async function sandboxHostBinding(connection: HypervisorConnection, uri: string): Promise<ControlPlaneHost> {
+    await prepareSandboxHost(connection);
+    // A new test-driver connection starts from the file again: put the template back at rest.
+    connection.on('status', (event) => {
+      if (event.status === 'connected') void prepareSandboxHost(connection).catch((error: unknown) => options.log.warn('sandbox_prepare_failed', { uri, message: String(error) }));
+    });
+    const runtime = new SandboxGuestRuntime({
+      connection,
+      guestScript: options.guestScript ?? defaultGuestScript(),
+      bootDelayMs: options.sandbox.bootDelayMs,
+      hashRatePerVcpu: options.sandbox.hashRatePerVcpu,
+      manager: () => manager,
+      token: options.token,
+      clock: options.clock,
+      log: logFn,
+    });
+    options.log.info('sandbox_host_opened', {
+      uri,
+      simulated: true,
+      note: 'sandbox VMs are simulated: libvirt test-driver domains with a local guest-server process each, throttled per vCPU',
+    });
+    return { host: connection, runtime, stopGuests: () => runtime.stopAll() };
+  }
+
+  async function add(uri: string): Promise<ControlPlaneHost> {
+    const id = await registry.add(uri);
+    const connection = registry.get(id);
+    if (!connection) throw new Error(`host ${uri} vanished after opening`);
+    try {
+      const binding = isSandboxUri(uri) ? await sandboxHostBinding(connection, uri) : realHostBinding(connection);
+      hosts.push(binding);
+      return binding;
+    } catch (error) {
+      await registry.remove(id);
+      throw error;
     }
-  } catch (error) {
-    await Promise.all(runtimes.map((runtime) => runtime.stopAll()));
+  }
+
+  async function remove(hostId: string): Promise<void> {
+    const index = hosts.findIndex((binding) => binding.host.id === hostId);
+    if (index < 0) return;
+    const [binding] = hosts.splice(index, 1);
+    await binding?.stopGuests?.();
+    await registry.remove(hostId);
+  }
+
+  async function close(): Promise<void> {
+    await Promise.all(hosts.map((binding) => binding.stopGuests?.()));
+    hosts.length = 0;
     await registry.closeAll();
+  }
+
+  try {
+    for (const uri of options.uris.length > 0 ? options.uris : [sandboxUri()]) await add(uri);
+  } catch (error) {
+    await close();
     throw error;
   }
   return {
     registry,
     hosts,
+    add,
+    remove,
     setManagerAddress(address) {
       manager = address;
     },
-    async close() {
-      await Promise.all(runtimes.map((runtime) => runtime.stopAll()));
-      await registry.closeAll();
-    },
+    close,
   };
 }
