@@ -229,3 +229,21 @@ export interface CmsApi {
   /** 'desktop' under Electron, 'web' in a browser. */
   readonly carrier: 'desktop' | 'web';
 }
+
+// ---- the web mode's WebSocket framing (one JSON message per WebSocket message)
+// The page is served at `/?token=T`; the socket connects to `/ws?token=T` from the same origin.
+
+export const wsClientMessageSchema = z.object({
+  kind: z.literal('invoke'),
+  /** Chosen by the client; echoed in the result. */
+  id: z.number().int().nonnegative(),
+  channel: z.string(),
+  payload: z.unknown(),
+});
+export type WsClientMessage = z.infer<typeof wsClientMessageSchema>;
+
+export const wsServerMessageSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('result'), id: z.number().int().nonnegative(), result: resultSchema }),
+  z.object({ kind: z.literal('event'), event: z.string(), payload: z.unknown() }),
+]);
+export type WsServerMessage = z.infer<typeof wsServerMessageSchema>;
