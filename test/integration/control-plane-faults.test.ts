@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ControlPlaneConfigInput } from '../../electron/core/service/config';
 import type { SandboxGuestRuntime } from '../../electron/core/sandbox/guest-runtime';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+import { flakyLibvirt } from '../support/flaky-libvirt';
 import { expectInvariant, healthyCount, processAlive, startPlane, testConfig, waitFor, type PlaneHarness } from '../support/control-plane';
 
 let harness: PlaneHarness | null = null;
@@ -210,4 +211,37 @@ describe('restart over an existing pool', () => {
     harness = null;
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
   }, 90_000);
+});
+
+describe('hypervisor connection loss', () => {
+  it('is detected and reported, reconnected with backoff, and the pool keeps serving meanwhile', async () => {
+    const libvirt = flakyLibvirt();
+    try {
+      harness = await startPlane(steadyConfig(), { connector: libvirt.connector });
+      const members = await steadyPool(harness);
+      const connection = harness.hosts.hosts[0]?.host;
+      libvirt.down = true;
+      await waitFor(() => connection?.snapshot().status === 'reconnecting', 3000, 'the loss to be detected');
+      const okAtLoss = harness.plane.outcomes().ok;
+      // Three seconds without libvirt: the members it knows keep serving.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(harness.plane.outcomes().ok).toBeGreaterThan(okAtLoss + 6);
+      expect(members.every((uuid) => harness?.plane.pool.member(uuid)?.phase === 'healthy')).toBe(true);
+      libvirt.down = false;
+      await waitFor(() => connection?.snapshot().status === 'connected', 15_000, 'the reconnect');
+      expect(libvirt.handlesMade).toBeGreaterThan(1);
+      const statuses = harness.log.find('host_status').map((entry) => entry.status);
+      expect(statuses).toContain('reconnecting');
+      expect(statuses.at(-1)).toBe('connected');
+      // Nothing was replaced: the same two members serve on.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(harness.plane.pool.servingMembers().map((member) => member.uuid).sort()).toEqual([...members].sort());
+      expect(harness.log.find('member_failed')).toEqual([]);
+      expectInvariant(harness.plane);
+      await harness.stop();
+      harness = null;
+    } finally {
+      await libvirt.close();
+    }
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { parseControlPlaneConfig, type ControlPlaneConfigInput } from '../../ele
 import { ControlPlane } from '../../electron/core/service/control-plane';
 import { openHosts, type OpenedHosts } from '../../electron/core/service/hosts';
 import { ensureGuestBuilt } from './guest-process';
+import type { LibvirtConnector } from '../../electron/core/hypervisor/libvirt-like';
 
 export interface PlaneHarness {
   plane: ControlPlane;
@@ -33,6 +34,8 @@ export interface StartPlaneOptions {
   hosts?: OpenedHosts;
   /** Where guests should dial instead of the agent port itself (a fault proxy in front of it). */
   managerAddress?: (agent: { host: string; port: number }) => { host: string; port: number };
+  /** Makes libvirt handles (a flaky one to simulate a lost daemon). */
+  connector?: LibvirtConnector;
 }
 
 export async function startPlane(input: ControlPlaneConfigInput, options: StartPlaneOptions = {}): Promise<PlaneHarness> {
@@ -42,7 +45,7 @@ export async function startPlane(input: ControlPlaneConfigInput, options: StartP
   let plane: ControlPlane | null = null;
   const hosts =
     options.hosts ??
-    (await openHosts({ uris: options.uris ?? [], clock: systemClock, log, token: () => plane?.pool.token ?? '', sandbox: config.sandbox, pollIntervalMs: 250 }));
+    (await openHosts({ uris: options.uris ?? [], clock: systemClock, log, token: () => plane?.pool.token ?? '', sandbox: config.sandbox, pollIntervalMs: 250, connector: options.connector }));
   plane = new ControlPlane({ clock: systemClock, log, hosts: hosts.hosts, config, onAgentAddress: (address) => hosts.setManagerAddress(options.managerAddress?.(address) ?? address) });
   const started = plane;
   await started.start();
