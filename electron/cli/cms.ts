@@ -1,9 +1,13 @@
-// Headless entry point `cms`: `run` (scripted experiment), `start` (the app on the sandbox until the
-// desktop face exists). Plain Node: it must never import Electron, so it runs on hosts without a display.
+// Headless entry point `cms`: `run` (scripted experiment), `serve` (the web UI), `start` (the desktop
+// window, or `serve` where there is none). Plain Node: it must never import Electron, so it runs on
+// hosts without a display.
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { LogLevel } from '../core/metrics/log';
 import { configFromFlags, numberFlag, UsageError, type RunFlags } from './run-options';
 import { runSession } from './run';
+import { serveSession } from './serve';
+import { startCommand } from './start';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
@@ -84,6 +88,49 @@ async function runCommand(options: RunCommandOptions, consoleCommands: boolean):
   });
 }
 
+interface ServeCommandOptions extends RunCommandOptions {
+  host: string;
+  port: string;
+}
+
+function addServeOptions(command: Command): Command {
+  return addRunOptions(command)
+    .option('--host <address>', 'address the web UI listens on (anything but loopback exposes it to the network)', '127.0.0.1')
+    .option('--port <port>', 'TCP port of the web UI (0: any free port)', '0');
+}
+
+async function serveCommand(options: ServeCommandOptions, fallbackReason?: string): Promise<number> {
+  const config = await configFromFlags(options);
+  return serveSession({
+    config,
+    uris: options.uri ?? [],
+    host: options.host,
+    port: numberFlag(options.port, '--port', { integer: true, min: 0, max: 65535 }) ?? 0,
+    logPath: options.log,
+    logLevel: options.logLevel as LogLevel,
+    durationS: numberFlag(options.duration, '--duration', { min: 0 }) ?? 0,
+    reportPath: options.report,
+    quiet: options.quiet === true,
+    fallbackReason,
+  });
+}
+
+/** Options the user typed (not commander defaults): only then does the desktop app take its set-up from flags. */
+function typedOptions(command: Command): string[] {
+  return Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli');
+}
+
+/**
+ * The desktop app's launch ({uris, config, logPath}, passed in CMS_LAUNCH_JSON) when the user typed
+ * config flags; null lets the desktop app use its saved settings. Web-only flags do not count.
+ */
+async function desktopLaunchJson(options: ServeCommandOptions, typed: string[]): Promise<string | null> {
+  const web = new Set(['host', 'port', 'quiet', 'duration', 'report']);
+  if (!typed.some((key) => !web.has(key))) return null;
+  const config = await configFromFlags(options);
+  return JSON.stringify({ uris: options.uri ?? [], config, logPath: resolve(options.log) });
+}
+
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('cms')
     .description('Cloud Management System: an elastic pool of libvirt VMs serving a compute service')
@@ -93,9 +140,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   addRunOptions(program.command('run').description('run a scripted experiment on the control plane')).action(async (options: RunCommandOptions) => {
     setExitCode(await runCommand(options, true));
   });
-  addRunOptions(program.command('start').description('run the control plane on the sandbox with a default load until Ctrl-C')).action(async (options: RunCommandOptions) => {
-    setExitCode(await runCommand(options, true));
+  addServeOptions(program.command('serve').description('run the app with its web UI (prints the URL with a one-time token)')).action(async (options: ServeCommandOptions) => {
+    setExitCode(await serveCommand(options));
   });
+  addServeOptions(
+    program
+      .command('start')
+      .description('open the desktop window, or serve the web UI where none can open (no Electron binary, no display)'),
+  ).action(async (options: ServeCommandOptions, command: Command) => {
+    setExitCode(
+      await startCommand({
+        serve: (reason) => serveCommand(options, reason),
+        launchJson: await desktopLaunchJson(options, typedOptions(command)),
+      }),
+    );
+  });
+  // More command groups register here (e.g. the KVM image commands: registerImageCommands(program)).
   return program;
 }
 

@@ -332,7 +332,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     if (!shutdownPool) this.pool.detach();
     if (this.sampleTimer) this.clock.clearTimeout(this.sampleTimer);
     if (this.scaleTimer) this.clock.clearTimeout(this.scaleTimer);
-    await Promise.race([this.balancer.drain(), this.sleep(options.drainMs ?? 3000)]);
+    await this.drainRequests(options.drainMs ?? 3000);
     this.balancer.failAll('shutdown');
     if (shutdownPool) await this.pool.shutdown();
     await this.agentServer?.close();
@@ -560,7 +560,11 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     this.emit('sample', sample);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  /** Waits for in-flight requests to end, at most `limitMs`; the timer never outlives the wait. */
+  private async drainRequests(limitMs: number): Promise<void> {
+    let timer: TimerHandle | null = null;
+    const limit = new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, limitMs)));
+    await Promise.race([this.balancer.drain(), limit]);
+    if (timer) this.clock.clearTimeout(timer);
   }
 }
