@@ -67,6 +67,17 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   if (pendingSignal) stop(running, pendingSignal);
+  if (command.options.exitWithStdin) {
+    // The parent is gone (even by SIGKILL): nobody is left to manage this guest, so it ends at once.
+    const parentGone = (): void => {
+      log.warn('parent_gone', { reason: 'standard input closed' });
+      process.exit(1);
+    };
+    process.stdin.on('end', parentGone);
+    process.stdin.on('close', parentGone);
+    process.stdin.on('error', parentGone);
+    process.stdin.resume();
+  }
 }
 
 if (!isMainThread) {

@@ -14,6 +14,12 @@ export interface GuestOptions {
   manager: HostPort | null;
   /** Serve only the own port and dial no manager (stand-alone use, tests). @default false */
   noManager: boolean;
+  /**
+   * Exit when standard input closes: the sandbox runs each guest in its own process group (so a
+   * terminal's Ctrl-C reaches only the manager) and this ties the guest's life to its parent's.
+   * @default false
+   */
+  exitWithStdin: boolean;
   /** UUID sent in `register`; null means the SMBIOS system UUID. @default null */
   uuid: string | null;
   /** Token sent in `register`; null means discover it (cmdline, OEM string, fw_cfg), else "". @default null */
@@ -65,6 +71,7 @@ Options:
                               kernel command line, an SMBIOS OEM string, fw_cfg opt/cms/manager,
                               else the default gateway on port 7001)
   --no-manager                dial no manager; serve the own port only
+  --exit-with-stdin           exit when standard input closes (the sandbox ties guests to its life)
   --uuid UUID                 UUID to register with (default: SMBIOS system UUID)
   --token TOKEN               registration token (default: cms.token= from the same sources, else "")
   --vcpus N                   vCPUs to report (default: os.availableParallelism())
@@ -96,6 +103,7 @@ const FLAGS = {
   listen: { type: 'string' },
   manager: { type: 'string' },
   'no-manager': { type: 'boolean' },
+  'exit-with-stdin': { type: 'boolean' },
   uuid: { type: 'string' },
   token: { type: 'string' },
   vcpus: { type: 'string' },
@@ -172,6 +180,7 @@ export function parseGuestArgs(argv: readonly string[], defaults: { vcpus?: numb
     listen: hostPort('listen') ?? { host: '0.0.0.0', port: 7000 },
     manager,
     noManager,
+    exitWithStdin: values['exit-with-stdin'] === true,
     uuid,
     token: text('token', 256),
     vcpus,

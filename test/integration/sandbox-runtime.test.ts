@@ -149,7 +149,12 @@ describe('SandboxGuestRuntime', () => {
       '1',
       '--hash-rate',
       '5000',
+      '--exit-with-stdin',
     ]);
+    // Its own process group: a terminal's Ctrl-C reaches the manager only.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    expect(pgid).toBe(pid);
     const spawnedLog = f.logs.find((l) => l.event === 'sandbox_guest_spawned');
     expect(spawnedLog?.fields).toMatchObject({ uuid: f.template.uuid, pid, simulated: true });
     // The guest's stdout reaches the log.
@@ -196,7 +201,7 @@ describe('SandboxGuestRuntime', () => {
     const stopMs = Date.now();
     await stubborn.conn.domainShutdown(stubborn.template.uuid);
     await waitFor(() => stubborn.exited.length === 1, 'exit after SIGKILL');
-    expect(Date.now() - stopMs).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - stopMs, JSON.stringify(stubborn.exited)).toBeGreaterThanOrEqual(140);
     expect(stubborn.exited[0]).toMatchObject({ code: null, signal: 'SIGKILL', expected: true });
   });
 

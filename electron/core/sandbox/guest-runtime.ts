@@ -292,9 +292,12 @@ export class SandboxGuestRuntime extends EventEmitter<SandboxGuestRuntimeEvents>
       String(entry.vcpus),
       '--hash-rate',
       String(this.hashRatePerVcpu),
+      '--exit-with-stdin',
       ...this.extraArgs,
     ];
-    const child = spawn(this.nodePath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: a terminal's Ctrl-C is for the manager, which then stops guests in order.
+    // The stdin pipe ends the guest (--exit-with-stdin) if the manager dies without stopping it.
+    const child = spawn(this.nodePath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const pid = child.pid;
     if (pid === undefined) {
       // Spawn failed synchronously (e.g. the Node binary is gone); 'error' carries the reason.
