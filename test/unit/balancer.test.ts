@@ -155,6 +155,29 @@ describe('Balancer choice', () => {
     expect(sick.calls.length).toBe(0);
   });
 
+  it('holds requests in the queue instead of exceeding a member\'s in-flight cap, then serves them as slots free', async () => {
+    const clock = new ManualClock();
+    const members = ['a', 'b'].map((id) => new FakeMember(id, clock, [{ kind: 'manual' }]));
+    const { balancer } = setUp(members, { maxOutstandingPerMember: 2 }, clock);
+    const records = Array.from({ length: 7 }, (_, i) => track(balancer, clock, i));
+    expect(members.map((m) => m.held().length)).toEqual([2, 2]);
+    expect(balancer.counts().queued).toBe(3);
+    balancer.assertInvariant();
+    // One answer frees one slot on that member: the oldest queued request takes it.
+    members[0]?.held()[0]?.resolve();
+    await flush();
+    expect(members.map((m) => m.held().length)).toEqual([2, 2]);
+    expect(balancer.counts().queued).toBe(2);
+    expect(members[0]?.calls.at(-1)?.word).toBe('w4');
+    for (let round = 0; round < 5; round++) {
+      for (const member of members) for (const call of member.held()) call.resolve();
+      await flush();
+      balancer.assertInvariant();
+    }
+    expect(records.every((record) => record.outcome?.outcome === 'ok' && record.resolutions === 1)).toBe(true);
+    expect(Math.max(...members.map((m) => m.calls.length))).toBeLessThanOrEqual(4);
+  });
+
   it('breaks ties round-robin when every member is idle', async () => {
     const clock = new ManualClock();
     const members = ['a', 'b', 'c'].map((id) => new FakeMember(id, clock, [{ kind: 'ok', delayMs: 1 }]));

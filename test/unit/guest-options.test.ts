@@ -26,6 +26,7 @@ describe('parseGuestArgs', () => {
       listen: { host: '0.0.0.0', port: 7000 },
       manager: null,
       noManager: false,
+      exitWithStdin: false,
       uuid: null,
       token: null,
       vcpus: 3,
@@ -50,11 +51,13 @@ describe('parseGuestArgs', () => {
       '--hash-rate', '50000', '--heartbeat-ms', '200', '--max-line-bytes', '1024', '--max-connections', '5', '--idle-timeout-ms', '0',
       '--max-inflight', '7', '--drain-timeout-ms', '300', '--register-timeout-ms', '400', '--backoff-min-ms', '10', '--backoff-max-ms', '20',
       '--log-level', 'debug', '--cmdline-file', '/c', '--route-file', '/r', '--product-uuid-file', '/p', '--dmi-entries-dir', '/d', '--fw-cfg-dir', '/f',
+      '--exit-with-stdin',
     ]);
     expect(options).toEqual({
       listen: { host: '127.0.0.1', port: 0 },
       manager: { host: '::1', port: 7001 },
       noManager: false,
+      exitWithStdin: true,
       uuid: 'U',
       token: '',
       vcpus: 4,

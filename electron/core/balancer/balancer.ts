@@ -37,6 +37,11 @@ export interface BalancerOptions {
   maxQueue?: number;
   /** While requests wait, how often to look for a healthy member without being told, in ms. @default 100 */
   queueRecheckMs?: number;
+  /**
+   * Requests one member may have outstanding; beyond it requests wait in the queue instead of
+   * drawing the guest's `busy` refusal (the guest server's own --max-inflight). @default 64
+   */
+  maxOutstandingPerMember?: number;
   /** Structured logger. @default silent */
   log?: Logger;
 }
@@ -104,6 +109,7 @@ export class Balancer {
   private readonly attemptTimeoutMs: number | undefined;
   private readonly maxRetries: number;
   private readonly maxQueue: number;
+  private readonly maxOutstandingPerMember: number;
   private readonly queueRecheckMs: number;
   private readonly log: Logger;
   private readonly budget: RetryBudget;
@@ -130,6 +136,7 @@ export class Balancer {
     this.attemptTimeoutMs = options.attemptTimeoutMs;
     this.maxRetries = options.maxRetries ?? 2;
     this.maxQueue = options.maxQueue ?? 10_000;
+    this.maxOutstandingPerMember = options.maxOutstandingPerMember ?? 64;
     this.queueRecheckMs = options.queueRecheckMs ?? 100;
     this.log = options.log ?? nullLogger;
     this.budget = new RetryBudget({
@@ -244,6 +251,7 @@ export class Balancer {
       if (!member || !member.healthy) continue;
       const isTried = tried.has(member.id);
       const score = Math.max(member.outstanding, this.localInflight.get(member.id) ?? 0);
+      if (score >= this.maxOutstandingPerMember) continue;
       const better = best === null || (bestTried && !isTried) || (bestTried === isTried && score < bestScore);
       if (better) {
         best = member;
@@ -312,6 +320,8 @@ export class Balancer {
     const n = (this.localInflight.get(memberId) ?? 0) - 1;
     if (n > 0) this.localInflight.set(memberId, n);
     else this.localInflight.delete(memberId);
+    // A slot freed up: queued requests (held back by the per-member cap) go first.
+    if (this.queue.size > 0) queueMicrotask(() => this.pumpQueue());
   }
 
   // ---- the queue

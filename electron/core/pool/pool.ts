@@ -80,6 +80,8 @@ export class Pool {
   private reconciling = false;
   /** Serializes work per member so that two transitions never race on one domain. */
   private readonly busy = new Set<string>();
+  /** Members whose disappearance a poll suggested and a lookup is checking. */
+  private readonly confirming = new Set<string>();
 
   constructor(options: PoolOptions) {
     this.clock = options.clock;
@@ -260,7 +262,11 @@ export class Pool {
     if (member.phase === 'booting' || member.phase === 'warming' || member.phase === 'healthy' || member.phase === 'warm') this.fail(member, `guest process exited (${detail})`);
   }
 
-  /** Called with each host poll: a member whose domain went away or shut off is failed and replaced. */
+  /**
+   * Called with each host poll: a member whose domain went away or shut off is failed and replaced.
+   * A poll that began before a clone was defined or started can show a stale picture, so each
+   * suspicion is confirmed with a fresh lookup before the member is failed.
+   */
   noteHostPoll(hostId: string, domains: DomainSnapshot[]): void {
     if (this.detached) return;
     const byUuid = new Map(domains.map((domain) => [domain.uuid, domain]));
@@ -268,8 +274,25 @@ export class Pool {
       if (member.hostId !== hostId || member.phase === 'cloning' || member.phase === 'stopping' || member.phase === 'failed') continue;
       if (this.busy.has(member.uuid)) continue;
       const domain = byUuid.get(member.uuid);
+      if (!domain || domainIsOff(domain.state)) void this.confirmGone(member);
+    }
+  }
+
+  private async confirmGone(member: PoolMember): Promise<void> {
+    const binding = this.binding(member.hostId);
+    if (!binding || this.confirming.has(member.uuid)) return;
+    this.confirming.add(member.uuid);
+    const phase = member.phase;
+    try {
+      const domain = await binding.host.domainLookup(member.uuid);
+      // Something else (a transition, a resume) touched the member meanwhile: its view wins.
+      if (member.phase !== phase || this.busy.has(member.uuid) || this.detached) return;
       if (!domain) this.fail(member, 'domain disappeared from the host');
       else if (domainIsOff(domain.state)) this.fail(member, `domain is ${domain.state}`);
+    } catch {
+      // The host is unreachable: the connection reports that; members keep serving meanwhile.
+    } finally {
+      this.confirming.delete(member.uuid);
     }
   }
 

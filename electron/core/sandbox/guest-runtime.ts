@@ -429,7 +429,8 @@ export class SandboxGuestRuntime extends EventEmitter<SandboxGuestRuntimeEvents>
   }
 
   private logGuestLine(entry: ManagedEntry, pid: number, stream: 'stdout' | 'stderr', line: string): void {
-    this.log(stream === 'stderr' ? 'warn' : 'debug', 'sandbox_guest_output', {
+    // The guest server logs JSON lines to stderr: keep its own level; anything else on stderr is a warning.
+    this.log(guestLineLevel(line) ?? (stream === 'stderr' ? 'warn' : 'debug'), 'sandbox_guest_output', {
       uuid: entry.uuid,
       pid,
       stream,
@@ -453,5 +454,16 @@ function signal(guest: GuestProcess, sig: NodeJS.Signals): void {
     guest.child.kill(sig);
   } catch {
     // Already gone: its 'exit' event finishes the bookkeeping.
+  }
+}
+
+/** The level of a guest's JSON log line ({"level":"info",…}); undefined for anything else. */
+export function guestLineLevel(line: string): 'debug' | 'info' | 'warn' | 'error' | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const level = (JSON.parse(line) as { level?: unknown }).level;
+    return level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? level : undefined;
+  } catch {
+    return undefined;
   }
 }
