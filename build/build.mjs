@@ -22,6 +22,10 @@ await Promise.all([
     outfile: guestOut,
     format: 'cjs',
     banner: { js: '#!/usr/bin/env node' },
+    // Minified (names kept for stack traces): every worker thread parses this file again, and under
+    // TCG emulation parsing dominates a guest's time from boot to serving.
+    minify: true,
+    keepNames: true,
   }),
   // ESM, with every npm package left external: @unraid/libvirt is a native addon.
   build({

@@ -17,11 +17,13 @@ if (!purposes.includes(purpose)) {
 
 /** Debian packages each purpose needs; libvirt-dev and the build tools compile @unraid/libvirt. */
 const basePackages = ['libvirt-dev', 'libvirt-clients', 'pkg-config', 'build-essential', 'python3'];
+/** Real VMs (test/kvm, the kvm bench): libvirtd + QEMU, and the tools the guest-image build runs. */
+const kvmPackages = ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils', 'cpio', 'lz4', 'xz-utils'];
 const packagesFor = {
   start: basePackages,
-  test: [...basePackages, 'chromium', 'openssl'],
-  bench: [...basePackages, 'chromium', 'openssl'],
-  kvm: [...basePackages, 'libvirt-daemon', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils'],
+  test: [...basePackages, 'chromium', 'openssl', ...kvmPackages],
+  bench: [...basePackages, 'chromium', 'openssl', ...kvmPackages],
+  kvm: [...basePackages, ...kvmPackages],
 };
 
 function say(message) {

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { LogLevel } from '../core/metrics/log';
+import { registerImageCommands } from './image';
 import { configFromFlags, numberFlag, UsageError, type RunFlags } from './run-options';
 import { runSession } from './run';
 import { serveSession } from './serve';
@@ -155,7 +156,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }),
     );
   });
-  // More command groups register here (e.g. the KVM image commands: registerImageCommands(program)).
+  registerImageCommands(program);
   return program;
 }
 

@@ -65,6 +65,9 @@ export interface AgentOptions {
   log: Logger;
 }
 
+/** How many timed-out request ids are remembered past their grace, per agent. */
+const FORGOTTEN_IDS_KEPT = 4096;
+
 type ExpectedAnswer = 'result' | 'pong' | 'hello';
 type Answer = ResultAnswer | HelloAnswer | { t: 'pong'; id: RequestId } | ErrorAnswer;
 
@@ -107,6 +110,8 @@ export class Agent {
   private readonly lateAnswerGraceMs: number;
   private readonly log: Logger;
   private readonly pending = new Map<RequestId, PendingRequest>();
+  /** Ids whose late-answer grace ran out, oldest first (bounded by FORGOTTEN_IDS_KEPT). */
+  private readonly forgotten = new Set<RequestId>();
   private nextId = 1;
   private watchdog: TimerHandle | null = null;
   private ejectedReason: EjectReason | null = null;
@@ -222,6 +227,10 @@ export class Agent {
     }
     const request = this.pending.get(id);
     if (!request) {
+      if (this.forgotten.delete(id)) {
+        this.log.debug('agent.late_answer', { uuid: this.uuid, id, afterGrace: true });
+        return;
+      }
       this.noteBadLine(`answer for unknown id ${JSON.stringify(id)}`);
       return;
     }
@@ -288,8 +297,14 @@ export class Agent {
     const request = this.pending.get(id);
     if (!request) return;
     if (request.timedOut) {
-      // The grace for a late answer is over: stop counting it as outstanding.
+      // The grace for a late answer is over: stop counting it as outstanding, but remember the id,
+      // so a still later answer reads as late (an overloaded guest) and not as a protocol error.
       this.pending.delete(id);
+      this.forgotten.add(id);
+      if (this.forgotten.size > FORGOTTEN_IDS_KEPT) {
+        const oldest = this.forgotten.values().next().value;
+        if (oldest !== undefined) this.forgotten.delete(oldest);
+      }
       return;
     }
     request.timedOut = true;

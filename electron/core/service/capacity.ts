@@ -14,14 +14,15 @@ export class CapacityEstimator {
   ) {}
 
   observe(load: LoadMessage): void {
-    if (load.hashRate === undefined || load.busy < this.minBusy) return;
+    // A first heartbeat may say "busy" before any hash was counted: it says nothing about speed.
+    if (load.hashRate === undefined || load.hashRate <= 0 || load.busy < this.minBusy) return;
     const full = load.hashRate / load.busy;
     this.fullHashRate = this.fullHashRate === null ? full : this.fullHashRate + this.alpha * (full - this.fullHashRate);
   }
 
   /** Requests/s one member serves at full load with `digits` hex digits (expected attempts 16^digits); null until observed. */
   capacityRps(digits: number): number | null {
-    if (this.fullHashRate === null) return null;
+    if (this.fullHashRate === null || !(this.fullHashRate > 0)) return null;
     return this.fullHashRate / 16 ** digits;
   }
 }

@@ -526,7 +526,12 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     if (this.stopped) return;
     this.sampleTimer = this.clock.setTimeout(() => {
       this.sampleTimer = null;
-      this.takeSample();
+      try {
+        this.takeSample();
+      } catch (error) {
+        // A bad sample is logged and skipped: the control loop must outlive it.
+        this.log.error('sample_failed', { message: error instanceof Error ? error.message : String(error) });
+      }
       this.scheduleSample();
     }, this.config.sampleMs);
   }
@@ -553,7 +558,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
     // Every member holding a domain that runs or is paused costs VM time, booting ones included.
     this.vmSecondsTotal += members.filter((member) => member.phase !== 'cloning').length * dtS;
     const capacityRps = this.capacity.capacityRps(this.digits);
-    if (capacityRps !== null) {
+    if (capacityRps !== null && capacityRps > 0) {
       this.supplyDemand.demand.push(demandFromLoad(offeredRps, capacityRps));
       this.supplyDemand.supply.push(healthy.length);
     }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock';
 import type { HypervisorConnection } from '../hypervisor/connection';
 import { HypervisorRegistry } from '../hypervisor/registry';
+import { kvmHostBinding } from '../kvm/binding';
 import type { LogFn } from '../hypervisor/types';
 import type { LibvirtConnector } from '../hypervisor/libvirt-like';
 import type { Logger } from '../metrics/log';
@@ -70,9 +71,9 @@ export async function openHosts(options: OpenHostsOptions): Promise<OpenedHosts>
   let manager = { host: '127.0.0.1', port: 0 };
   const hosts: ControlPlaneHost[] = [];
 
-  /** Real hosts: the connection alone (linked clones and guest addressing come with the KVM binding). */
+  /** Real hosts: linked-clone overlays (local URIs) and each member's manager address + token. */
   function realHostBinding(connection: HypervisorConnection): ControlPlaneHost {
-    return { host: connection };
+    return { host: connection, ...kvmHostBinding({ uri: connection.uri, manager: () => manager }) };
   }
 
   async function sandboxHostBinding(connection: HypervisorConnection, uri: string): Promise<ControlPlaneHost> {

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Builds the minimal pool guest from Debian packages alone: the Debian kernel (unpacked to the
+# uncompressed vmlinux ELF, which QEMU boots directly and fast even under TCG), an lz4 initramfs
+# with busybox, this host's Node binary and its shared libraries, the one-file guest server
+# (installed by guest-server/install.sh), the virtio network modules and an init that brings eth0
+# up and starts the server. It bakes in no manager address and no token. The result is cached:
+# a second run with the same inputs (package versions, Node, guest server, these files) is a no-op.
+#
+#   build-image.sh [OUTDIR]       prints the path of OUTDIR/manifest.json on stdout
+#
+# Environment: CMS_GUEST_JS (guest-server bundle), CMS_NODE_BIN (node binary to ship),
+# CMS_GUEST_KERNEL_DEB / CMS_GUEST_BUSYBOX_DEB (local .deb files instead of `apt-get download`),
+# CMS_IMAGE_FORCE=1 (rebuild even when cached).
+set -euo pipefail
+
+HERE=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+ROOT=$(CDPATH='' cd -- "$HERE/../.." && pwd)
+if [ "$(id -u)" = 0 ]; then DEFAULT_OUT=/var/lib/cms/guest-image; else DEFAULT_OUT=${XDG_CACHE_HOME:-$HOME/.cache}/cms/guest-image; fi
+OUT=${1:-$DEFAULT_OUT}
+GUEST_JS=${CMS_GUEST_JS:-$ROOT/guest-server/dist/guest-server.js}
+NODE_BIN=${CMS_NODE_BIN:-$(command -v node)}
+# Modules the guest loads, in order after their dependencies (resolved below from each .ko).
+WANTED_MODULES=(virtio_pci virtio_rng virtio_net virtio_blk button evdev)
+# Only these parts of the kernel package are unpacked; a dependency outside them fails the build.
+MODULE_DIRS=(drivers/virtio drivers/char/hw_random drivers/net drivers/block net/core drivers/acpi drivers/input)
+CMDLINE_BASE='console=ttyS0 rootfstype=ramfs quiet loglevel=3 panic=-1 mitigations=off tsc=reliable no_timer_check'
+
+say() { echo "build-image: $*" >&2; }
+die() { say "$*"; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "missing tool '$1': apt-get install $2"; }
+
+need dpkg-deb dpkg
+need cpio cpio
+need lz4 lz4
+need xz xz-utils
+need sha256sum coreutils
+[ -x "$NODE_BIN" ] || die "no node binary at '$NODE_BIN' (set CMS_NODE_BIN)"
+[ -f "$GUEST_JS" ] || die "$GUEST_JS not found: run 'node build/build.mjs' first"
+
+started_s=$(date +%s.%N)
+
+# ---- which Debian packages: the kernel the linux-image-amd64 metapackage points at, and busybox-static.
+apt_candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }'; }
+ensure_apt_lists() {
+  local candidate
+  candidate=$(apt_candidate busybox-static)
+  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+    [ "$(id -u)" = 0 ] || die "apt has no package lists: run 'sudo apt-get update' (or set CMS_GUEST_KERNEL_DEB and CMS_GUEST_BUSYBOX_DEB)"
+    say "apt has no package lists: apt-get update"
+    apt-get update -qq >&2 || die "apt-get update failed"
+  fi
+}
+deb_id() { dpkg-deb -f "$1" Package Version | tr '\n' ' '; }
+
+if [ -n "${CMS_GUEST_KERNEL_DEB:-}" ] && [ -n "${CMS_GUEST_BUSYBOX_DEB:-}" ]; then
+  KERNEL_ID=$(deb_id "$CMS_GUEST_KERNEL_DEB")
+  BUSYBOX_ID=$(deb_id "$CMS_GUEST_BUSYBOX_DEB")
+else
+  need apt-get apt
+  ensure_apt_lists
+  KERNEL_PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+  [ -n "$KERNEL_PKG" ] || die "cannot resolve the kernel package of linux-image-amd64 (apt-cache depends)"
+  KERNEL_ID="$KERNEL_PKG $(apt_candidate "$KERNEL_PKG") "
+  BUSYBOX_ID="busybox-static $(apt_candidate busybox-static) "
+fi
+
+# ---- the cache key: every input's identity.
+NODE_SHA=$(sha256sum "$NODE_BIN" | cut -d' ' -f1)
+KEY=$(
+  {
+    echo "kernel $KERNEL_ID"
+    echo "busybox $BUSYBOX_ID"
+    echo "node $NODE_SHA"
+    echo "modules ${WANTED_MODULES[*]}"
+    echo "cmdline $CMDLINE_BASE"
+    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
+  } | sha256sum | cut -d' ' -f1
+)
+MANIFEST=$OUT/manifest.json
+if [ "${CMS_IMAGE_FORCE:-0}" != 1 ] && [ -f "$MANIFEST" ] && grep -q "\"key\": \"$KEY\"" "$MANIFEST" &&
+  [ -f "$OUT/vmlinux" ] && [ -f "$OUT/initramfs.lz4" ] && [ -f "$OUT/probe-initramfs.lz4" ]; then
+  say "cached: inputs unchanged ($OUT)"
+  echo "$MANIFEST"
+  exit 0
+fi
+
+mkdir -p "$OUT"
+# QEMU runs as an unprivileged user (libvirt-qemu) and must read the kernel, initramfs and disks.
+chmod 0755 "$OUT"
+WORK=$(mktemp -d "$OUT/.build.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT/debs"
+
+fetch_deb() { # PACKAGE VERSION -> path of the .deb in $OUT/debs
+  local pkg=$1 version=$2 file
+  file=$(find "$OUT/debs" -maxdepth 1 -name "${pkg}_*.deb" -print | while read -r f; do
+    [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"
+  done | head -n 1)
+  if [ -z "$file" ]; then
+    say "downloading $pkg $version"
+    # apt's sandbox user cannot write here; downloading as root is what we want anyway.
+    (cd "$WORK" && apt-get download -q "$pkg=$version" >&2 2>/dev/null) || (cd "$WORK" && apt-get download "$pkg=$version" >&2) || die "apt-get download $pkg=$version failed"
+    find "$OUT/debs" -maxdepth 1 -name "${pkg}_*.deb" -delete
+    file=$OUT/debs/$(basename "$(ls "$WORK/${pkg}"_*.deb)")
+    mv "$WORK/${pkg}"_*.deb "$file"
+  fi
+  echo "$file"
+}
+
+if [ -n "${CMS_GUEST_KERNEL_DEB:-}" ] && [ -n "${CMS_GUEST_BUSYBOX_DEB:-}" ]; then
+  KERNEL_DEB=$CMS_GUEST_KERNEL_DEB
+  BUSYBOX_DEB=$CMS_GUEST_BUSYBOX_DEB
+else
+  read -r kpkg kver <<<"$KERNEL_ID"
+  read -r bpkg bver <<<"$BUSYBOX_ID"
+  KERNEL_DEB=$(fetch_deb "$kpkg" "$kver")
+  BUSYBOX_DEB=$(fetch_deb "$bpkg" "$bver")
+fi
+
+# ---- kernel: the boot image and the few module folders we need.
+mkdir -p "$WORK/kernel"
+patterns=('./boot/vmlinuz-*')
+for dir in "${MODULE_DIRS[@]}"; do patterns+=("./lib/modules/*/kernel/$dir"); done
+dpkg-deb --fsys-tarfile "$KERNEL_DEB" | tar -x -C "$WORK/kernel" --wildcards "${patterns[@]}"
+VMLINUZ=$(ls "$WORK"/kernel/boot/vmlinuz-* | head -n 1)
+KVER=${VMLINUZ##*/vmlinuz-}
+MODROOT=$WORK/kernel/lib/modules/$KVER/kernel
+
+# The bzImage wraps a compressed vmlinux; Debian's is xz. Decompressing it here once saves the
+# guest several seconds of decompression under TCG.
+extract_vmlinux() { # MAGIC-REGEX DECOMPRESSOR...
+  local magic=$1 offset
+  shift
+  for offset in $(LC_ALL=C grep -obUaP "$magic" "$VMLINUZ" | cut -d: -f1); do
+    tail -c +$((offset + 1)) "$VMLINUZ" | "$@" >"$WORK/vmlinux" 2>/dev/null || true
+    if [ "$(head -c 4 "$WORK/vmlinux" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then return 0; fi
+  done
+  return 1
+}
+extract_vmlinux '\xfd7zXZ\x00' xz -dc ||
+  extract_vmlinux '\x28\xb5\x2f\xfd' zstd -dc ||
+  extract_vmlinux '\x1f\x8b\x08' gzip -dc ||
+  die "could not unpack vmlinux from $VMLINUZ (not xz, zstd or gzip?)"
+
+# ---- the initramfs tree.
+TREE=$WORK/tree
+mkdir -p "$TREE"/{bin,sbin,usr/bin,usr/sbin,etc/cms,lib/modules/cms,proc,sys,dev,tmp,run,var/log,root}
+chmod 1777 "$TREE/tmp"
+dpkg-deb --fsys-tarfile "$BUSYBOX_DEB" | tar -x -C "$WORK" ./bin/busybox
+install -m 0755 "$WORK/bin/busybox" "$TREE/bin/busybox"
+for applet in $("$TREE/bin/busybox" --list); do
+  [ "$applet" = busybox ] || ln -sf busybox "$TREE/bin/$applet"
+done
+
+# Modules in dependency order, read from each .ko's own "depends=" field (the package ships no
+# modules.dep; depmod runs at install time).
+declare -A MODULE_PATH=()
+while IFS= read -r ko; do
+  name=$(basename "$ko" .ko)
+  MODULE_PATH[$name]=$ko
+  MODULE_PATH[${name//-/_}]=$ko
+done < <(find "$MODROOT" -name '*.ko')
+declare -A LOADED=()
+ORDER=()
+add_module() {
+  local name=${1//-/_} ko deps dep
+  [ -z "${LOADED[$name]:-}" ] || return 0
+  ko=${MODULE_PATH[$name]:-}
+  [ -n "$ko" ] || die "kernel module '$name' is not in ${MODULE_DIRS[*]}"
+  LOADED[$name]=1
+  deps=$(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | head -n 1)
+  for dep in ${deps//,/ }; do add_module "$dep"; done
+  cp "$ko" "$TREE/lib/modules/cms/$name.ko"
+  ORDER+=("$name")
+}
+for module in "${WANTED_MODULES[@]}"; do add_module "$module"; done
+printf '%s\n' "${ORDER[@]}" >"$TREE/etc/cms/modules"
+
+# Node and exactly the shared libraries it links (resolved by the host's loader).
+install -D -m 0755 "$NODE_BIN" "$TREE/usr/bin/node"
+# Debug symbols cost guest RAM (the initramfs lives in it) and QEMU RAM (it keeps the initrd).
+if command -v strip >/dev/null 2>&1; then strip --strip-all "$TREE/usr/bin/node"; fi
+while read -r lib; do
+  install -D -m 0755 "$(readlink -f "$lib")" "$TREE$lib"
+done < <(ldd "$NODE_BIN" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print $1 }')
+
+# The guest server, installed the supported way (also leaves its systemd unit and rc.local line).
+CMS_GUEST_JS=$GUEST_JS sh "$ROOT/guest-server/install.sh" "$TREE" >&2
+
+install -m 0755 "$HERE/init" "$TREE/init"
+install -m 0755 "$HERE/udhcpc.script" "$TREE/etc/cms/udhcpc.script"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$TREE/etc/passwd"
+printf 'root:x:0:\n' >"$TREE/etc/group"
+printf '127.0.0.1 localhost\n' >"$TREE/etc/hosts"
+
+make_initramfs() { # TREE OUTPUT
+  # The kernel only unpacks lz4's legacy frame format (-l).
+  # -9: a smaller initrd in guest and QEMU memory; decompression is as fast as at -1.
+  (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | lz4 -l -9 -q -c >"$2"
+}
+make_initramfs "$TREE" "$WORK/initramfs.lz4"
+
+# The accelerator probe's initramfs: busybox and init only, so it loads in no time.
+PROBE=$WORK/probe
+mkdir -p "$PROBE"/{bin,proc,sys,dev,tmp,run,var/log,etc/cms}
+cp -a "$TREE"/bin/. "$PROBE/bin/"
+install -m 0755 "$HERE/init" "$PROBE/init"
+: >"$PROBE/etc/cms/modules"
+make_initramfs "$PROBE" "$WORK/probe-initramfs.lz4"
+
+NODE_VERSION=$("$NODE_BIN" --version)
+built_s=$(date +%s.%N)
+cat >"$WORK/manifest.json" <<EOF
+{
+  "format": 1,
+  "key": "$KEY",
+  "kernel": "vmlinux",
+  "initrd": "initramfs.lz4",
+  "probeInitrd": "probe-initramfs.lz4",
+  "cmdline": "$CMDLINE_BASE",
+  "kernelRelease": "$KVER",
+  "kernelPackage": "$(echo $KERNEL_ID)",
+  "busyboxPackage": "$(echo $BUSYBOX_ID)",
+  "nodeVersion": "$NODE_VERSION",
+  "modules": "$(echo "${ORDER[@]}")",
+  "builtAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "buildSeconds": $(awk -v a="$started_s" -v b="$built_s" 'BEGIN { printf "%.1f", b - a }')
+}
+EOF
+chmod 0644 "$WORK/vmlinux" "$WORK/initramfs.lz4" "$WORK/probe-initramfs.lz4" "$WORK/manifest.json"
+# The manifest goes last: a reader that sees the new key sees the new files.
+for file in vmlinux initramfs.lz4 probe-initramfs.lz4 manifest.json; do mv -f "$WORK/$file" "$OUT/$file"; done
+say "built $OUT in $(awk -v a="$started_s" -v b="$built_s" 'BEGIN { printf "%.1f", b - a }') s (kernel $KVER, node $NODE_VERSION, $(du -m "$OUT/initramfs.lz4" | cut -f1) MiB initramfs)"
+echo "$MANIFEST"

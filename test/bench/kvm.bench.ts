@@ -1,0 +1,322 @@
+// Benchmark on REAL QEMU VMs (qemu:///system; KVM where a probe shows it works, else TCG): linked-
+// clone creation, start → registered, scale-up decision → serving, warm-pool resume → serving,
+// QEMU memory per VM, and the largest pool this machine fits (estimated from free memory and idle
+// CPU, then a moderate count verified by booting it at once). It reports; it does not fail on a
+// slow shared machine. It leaves no VM, overlay or daemon of its own behind.
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PoolEvent } from '../../electron/core/pool/types';
+import { OverlayStorage } from '../../electron/core/kvm/index';
+import { startPlane, testConfig, waitFor, type PlaneHarness } from '../support/control-plane';
+import { fixed, table } from './support/format';
+import { cleanupKvmHost, freePort, prepareKvmHost, qemuRssMiB, KVM_URI, type KvmHost } from '../kvm/kvm-host';
+
+export const TARGET_CLONE_MS = 50;
+export const TARGET_START_TO_SERVING_TCG_MS = 5000;
+export const TARGET_START_TO_SERVING_KVM_MS = 2000;
+export const TARGET_RESUME_TO_SERVING_MS = 100;
+
+const POOL = 'cms-kvmbench';
+const TEMPLATE = 'cms-kvmbench-template';
+/** VMs booted at once to verify the pool size (modest: the cores are shared); CMS_BENCH_VERIFY_VMS overrides. @default 4 */
+const VERIFY_VMS = Number(process.env.CMS_BENCH_VERIFY_VMS ?? 4);
+/** Memory left to the host when estimating the largest pool, MiB. */
+const HOST_RESERVE_MIB = 2048;
+
+export interface KvmBenchResult {
+  domainType: string;
+  accelReason: string;
+  imageMs: number;
+  imageCached: boolean;
+  overlayMs: number[];
+  overlayQemuImgMs: number[];
+  /** Clone as the pool does it (template XML read, overlay, define), one at a time. */
+  cloneDefineMs: number[];
+  /** The same while VERIFY_VMS clones are made at once (libvirtd is busy starting the others). */
+  cloneDefineConcurrentMs: number[];
+  /** Start → registered, one member booting at a time. */
+  startToRegisteredMs: number[];
+  /** Start → registered while VERIFY_VMS members boot at once. */
+  startToRegisteredConcurrentMs: number[];
+  decisionToServingMs: number[];
+  resumeMs: number[];
+  resumeToServingMs: number[];
+  rssMiB: number[];
+  idleCpuPctPerVm: number | null;
+  memAvailableMiB: number;
+  verify: { count: number; allServingMs: number | null; rssMiB: number[] };
+  estimate: { byMemory: number; byIdleCpu: number | null };
+}
+
+function stats(values: readonly number[]): { median: number | null; worst: number | null } {
+  if (values.length === 0) return { median: null, worst: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { median, worst: sorted[sorted.length - 1] as number };
+}
+
+function memAvailableMiB(): number {
+  const kib = Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  return kib / 1024;
+}
+
+/** CPU seconds used so far by each running QEMU of the pool, from /proc/<pid>/stat. */
+function qemuCpuSeconds(prefix: string): Map<string, number> {
+  const ticksPerSecond = 100;
+  const result = new Map<string, number>();
+  for (const pid of readdirNumeric()) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!cmdline[0]?.includes('qemu-system')) continue;
+      const name = /guest=([^,]+)/.exec(cmdline[cmdline.indexOf('-name') + 1] ?? '')?.[1] ?? '';
+      if (!name.startsWith(prefix)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      result.set(name, (Number(fields[11]) + Number(fields[12])) / ticksPerSecond);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return result;
+}
+
+function readdirNumeric(): string[] {
+  return readdirSyncSafe('/proc').filter((entry) => /^\d+$/.test(entry));
+}
+
+function readdirSyncSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** Waits for the next pool event matching `match`; resolves with it. */
+function nextPoolEvent<T extends PoolEvent>(harness: PlaneHarness, match: (event: PoolEvent) => event is T, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      harness.plane.off('pool', listener);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const listener = (event: PoolEvent): void => {
+      if (!match(event)) return;
+      clearTimeout(timer);
+      harness.plane.off('pool', listener);
+      resolvePromise(event);
+    };
+    harness.plane.on('pool', listener);
+  });
+}
+
+/** Sends one tiny request straight to a member's agent: "serving" means it answered. */
+async function probeServing(harness: PlaneHarness, uuid: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const agent = harness.plane.agents.agent(uuid);
+    if (agent?.healthy) {
+      await agent.collide(`probe-${uuid}-${performance.now()}`, 1, Math.max(100, deadline - performance.now()));
+      return;
+    }
+    if (performance.now() > deadline) throw new Error(`member ${uuid} not serving within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+function isHealthy(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_healthy' }> {
+  return event.type === 'member_healthy';
+}
+function isResumed(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_resumed' }> {
+  return event.type === 'member_resumed';
+}
+function isWarm(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_warm' }> {
+  return event.type === 'member_warm';
+}
+
+async function overlayTimes(host: KvmHost, method: 'native' | 'qemu-img', count: number): Promise<number[]> {
+  const storage = new OverlayStorage({ method });
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const startMs = performance.now();
+    const overlay = await storage.createOverlay(host.templateDisk, `${POOL}-clone${i}`, 0);
+    times.push(performance.now() - startMs);
+    await storage.removeOverlay(overlay);
+  }
+  return times;
+}
+
+export async function measureKvmBench(log: (line: string) => void = (line) => console.log(`[kvm-bench] ${line}`)): Promise<KvmBenchResult | { skipped: string }> {
+  const prepared = await prepareKvmHost({ templateName: TEMPLATE, log });
+  if (!prepared.ok) return { skipped: prepared.reason };
+  const host = prepared.host;
+  const memAvailable = memAvailableMiB();
+  let harness: PlaneHarness | null = null;
+  try {
+    const overlayMs = await overlayTimes(host, 'native', 20);
+    const overlayQemuImgMs = await overlayTimes(host, 'qemu-img', 5);
+    log(`overlays: native median ${fixed(stats(overlayMs).median)} ms, qemu-img median ${fixed(stats(overlayQemuImgMs).median)} ms`);
+
+    harness = await startPlane(
+      testConfig({
+        pool: { name: POOL, templateName: TEMPLATE, drainTimeoutMs: 1000, shutdownTimeoutMs: 8000 },
+        policy: { kind: 'target', min: 0, max: Math.max(8, VERIFY_VMS), bootTimeoutMs: 240_000, periodMs: 1000 },
+        load: { profile: { kind: 'constant', rateRps: 0.1 }, digits: 1, running: false },
+        agent: { host: '127.0.0.1', port: await freePort(), heartbeatTimeoutMs: 10_000 },
+      }),
+      { uris: [KVM_URI] },
+    );
+    const h = harness;
+    h.plane.pauseAutoscaling();
+    const clones = { one: [] as number[], many: [] as number[] };
+    const boots = { one: [] as number[], many: [] as number[] };
+    let concurrent = false;
+    h.plane.on('pool', (event) => {
+      if (event.type === 'member_cloned') (concurrent ? clones.many : clones.one).push(event.ms);
+      if (event.type === 'member_healthy') (concurrent ? boots.many : boots.one).push(event.bootMs);
+    });
+
+    // Scale-up decision → serving, one member at a time (a quiet host: the clean figure).
+    const decisionToServingMs: number[] = [];
+    for (let size = 1; size <= 3; size++) {
+      const decidedMs = performance.now();
+      const healthy = nextPoolEvent(h, isHealthy, 240_000, `member ${size} to register`);
+      h.plane.scaleTo(size, 'bench: scale up');
+      const event = await healthy;
+      await probeServing(h, event.member.uuid, 30_000);
+      decisionToServingMs.push(performance.now() - decidedMs);
+      log(`scale-up ${size}: serving after ${Math.round(performance.now() - decidedMs)} ms (registered ${Math.round(event.bootMs)} ms after start)`);
+    }
+
+    // Warm pool: a registered member paused; a scale-up resumes it.
+    const resumeMs: number[] = [];
+    const resumeToServingMs: number[] = [];
+    const policy = h.plane.autoscaler.getConfig();
+    for (let round = 0; round < 3; round++) {
+      const warm = nextPoolEvent(h, isWarm, 240_000, 'a warm member to be parked');
+      if (round === 0) h.plane.setPolicy({ ...policy, warmPoolSize: 1 });
+      await warm;
+      await sleep(1000);
+      const resumed = nextPoolEvent(h, isResumed, 30_000, 'the warm member to resume');
+      const decidedMs = performance.now();
+      h.plane.scaleTo(h.plane.pool.desired + 1, 'bench: scale up from the warm pool');
+      const event = await resumed;
+      await probeServing(h, event.member.uuid, 30_000);
+      resumeMs.push(event.ms);
+      resumeToServingMs.push(performance.now() - decidedMs);
+      log(`resume ${round + 1}: resumed in ${Math.round(event.ms)} ms, serving after ${Math.round(performance.now() - decidedMs)} ms`);
+    }
+    // Stop refilling the warm pool before measuring memory and idle CPU.
+    h.plane.setPolicy({ ...policy, warmPoolSize: 0 });
+    await sleep(3000);
+    const rss = [...qemuRssMiB()].filter(([name]) => name.startsWith(`${POOL}-`)).map(([, mib]) => mib);
+    const cpuBefore = qemuCpuSeconds(`${POOL}-`);
+    await sleep(5000);
+    const cpuAfter = qemuCpuSeconds(`${POOL}-`);
+    const idleShares = [...cpuAfter].map(([name, seconds]) => ((seconds - (cpuBefore.get(name) ?? seconds)) / 5) * 100);
+    const idleCpuPctPerVm = idleShares.length > 0 ? idleShares.reduce((sum, value) => sum + value, 0) / idleShares.length : null;
+    log(`idle VMs: ${rss.length} running, median RSS ${fixed(stats(rss).median, 0)} MiB, idle CPU ${fixed(idleCpuPctPerVm)} % each`);
+
+    // Verify a moderate pool size: everything off, then VERIFY_VMS booted at once.
+    h.plane.scaleTo(0, 'bench: empty before the size check');
+    await waitFor(() => h.plane.pool.list().length === 0, 120_000, 'the pool to empty');
+    const verifyStartMs = performance.now();
+    concurrent = true;
+    h.plane.scaleTo(VERIFY_VMS, 'bench: size check');
+    let allServingMs: number | null = null;
+    try {
+      await waitFor(() => h.plane.pool.servingMembers().length >= VERIFY_VMS, 300_000, `${VERIFY_VMS} members to register`);
+      await Promise.all(h.plane.pool.servingMembers().map((member) => probeServing(h, member.uuid, 60_000)));
+      allServingMs = performance.now() - verifyStartMs;
+    } catch (error) {
+      log(`size check failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const verifyRss = [...qemuRssMiB()].filter(([name]) => name.startsWith(`${POOL}-`)).map(([, mib]) => mib);
+    log(`${VERIFY_VMS} at once: ${allServingMs === null ? 'not all serving' : `all serving after ${Math.round(allServingMs)} ms`}`);
+
+    const medianRss = stats([...rss, ...verifyRss]).median ?? 300;
+    const byMemory = Math.floor(Math.max(0, memAvailable - HOST_RESERVE_MIB) / medianRss);
+    const byIdleCpu = idleCpuPctPerVm && idleCpuPctPerVm > 0 ? Math.floor((availableParallelism() * 100) / idleCpuPctPerVm) : null;
+    return {
+      domainType: host.accel.domainType,
+      accelReason: host.accel.reason,
+      imageMs: host.imageBuildMs,
+      imageCached: host.imageCached,
+      overlayMs,
+      overlayQemuImgMs,
+      cloneDefineMs: clones.one,
+      cloneDefineConcurrentMs: clones.many,
+      startToRegisteredMs: boots.one,
+      startToRegisteredConcurrentMs: boots.many,
+      decisionToServingMs,
+      resumeMs,
+      resumeToServingMs,
+      rssMiB: rss,
+      idleCpuPctPerVm,
+      memAvailableMiB: memAvailable,
+      verify: { count: VERIFY_VMS, allServingMs, rssMiB: verifyRss },
+      estimate: { byMemory, byIdleCpu },
+    };
+  } finally {
+    if (harness) await harness.stop();
+    await cleanupKvmHost(host, POOL);
+  }
+}
+
+export function formatKvmBench(r: KvmBenchResult): string {
+  const tcg = r.domainType === 'qemu';
+  const startTarget = tcg ? TARGET_START_TO_SERVING_TCG_MS : TARGET_START_TO_SERVING_KVM_MS;
+  const row = (name: string, values: readonly number[], target: string, targetMs: number | null, digits = 1): string[] => {
+    const s = stats(values);
+    const met = targetMs === null || s.median === null ? '' : s.median <= targetMs ? 'met (median)' : 'NOT met';
+    return [name, String(values.length), fixed(s.median, digits), fixed(s.worst, digits), target, met];
+  };
+  const rows = [
+    row('linked clone: qcow2 overlay (native)', r.overlayMs, `≤ ${TARGET_CLONE_MS} ms`, TARGET_CLONE_MS, 2),
+    row('linked clone: qcow2 overlay (qemu-img)', r.overlayQemuImgMs, '', null),
+    row('clone as the pool does it (XML+overlay+define)', r.cloneDefineMs, `≤ ${TARGET_CLONE_MS} ms`, TARGET_CLONE_MS),
+    row(`  the same, ${r.verify.count} at once`, r.cloneDefineConcurrentMs, '', null),
+    row('start → registered, one at a time', r.startToRegisteredMs, `≤ ${startTarget} ms`, startTarget, 0),
+    row(`start → registered, ${r.verify.count} at once`, r.startToRegisteredConcurrentMs, '', null, 0),
+    row('scale-up decision → serving', r.decisionToServingMs, `≤ ${startTarget} ms`, startTarget, 0),
+    row('warm-pool resume (libvirt call)', r.resumeMs, '', null),
+    row('warm-pool decision → serving', r.resumeToServingMs, `≤ ${TARGET_RESUME_TO_SERVING_MS} ms`, TARGET_RESUME_TO_SERVING_MS),
+    row('qemu RSS per VM, MiB (idle pool)', r.rssMiB, '', null, 0),
+    row(`qemu RSS per VM, MiB (${r.verify.count} at once)`, r.verify.rssMiB, '', null, 0),
+  ];
+  const out: string[] = [];
+  out.push(`Real-VM benchmark on qemu:///system: ${tcg ? 'TCG emulation' : 'KVM'} (${r.accelReason}); ${availableParallelism()} cores, shared: figures are noisy`);
+  out.push(`guest image: ${r.imageCached ? 'cached' : 'built'} in ${Math.round(r.imageMs)} ms`);
+  out.push('');
+  out.push(...table([{ title: 'measurement (ms unless noted)' }, { title: 'n' }, { title: 'median' }, { title: 'worst' }, { title: 'target' }, { title: '', align: 'left' }], rows));
+  out.push('');
+  out.push(`${r.verify.count} VMs booted at once: ${r.verify.allServingMs === null ? 'NOT all serving' : `all serving after ${Math.round(r.verify.allServingMs)} ms`}`);
+  out.push(`idle CPU per VM: ${fixed(r.idleCpuPctPerVm)} % of a core; memory available at start: ${Math.round(r.memAvailableMiB)} MiB`);
+  out.push(
+    `largest pool that fits: ${r.estimate.byMemory} VMs by memory ((available − ${HOST_RESERVE_MIB} MiB) ÷ median RSS)` +
+      (r.estimate.byIdleCpu === null ? '' : `, ${r.estimate.byIdleCpu} idle VMs by CPU`) +
+      `; serving capacity is bounded by the ${availableParallelism()} cores, not by the VM count`,
+  );
+  return out.join('\n');
+}
+
+export async function runKvmBench(): Promise<void> {
+  const result = await measureKvmBench();
+  if ('skipped' in result) {
+    console.log(`kvm bench skipped: libvirtd cannot run here (${result.skipped})`);
+    return;
+  }
+  console.log(formatKvmBench(result));
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  runKvmBench().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
