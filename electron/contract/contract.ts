@@ -162,6 +162,10 @@ export const commands = {
 export type CommandName = keyof typeof commands;
 export type CommandInput<C extends CommandName> = z.input<(typeof commands)[C]['input']>;
 export type CommandOutput<C extends CommandName> = z.output<(typeof commands)[C]['output']>;
+/** A command's payload after parsing (defaults filled in): what a handler receives. */
+export type CommandParsed<C extends CommandName> = z.output<(typeof commands)[C]['input']>;
+/** One handler per command, typed from the contract end to end. */
+export type CommandHandlers = { [C in CommandName]: (input: CommandParsed<C>) => CommandOutput<C> | Promise<CommandOutput<C>> };
 export const commandNames = Object.keys(commands) as CommandName[];
 
 // ---- push events: app → UI

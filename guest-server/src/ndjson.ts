@@ -61,9 +61,24 @@ export class LineFramer {
   }
 }
 
-/** Writes one message as a JSON line. Returns false when the socket is no longer writable. */
+/** Sockets corked until the end of the current tick. */
+const corked = new WeakSet<Socket>();
+
+/**
+ * Writes one message as a JSON line. Returns false when the socket is no longer writable.
+ * Messages written in the same tick leave in one system call: the socket is corked on the first
+ * write of a tick and uncorked on the next one, which pipelined traffic needs to be cheap.
+ */
 export function writeMessage(socket: Socket, message: unknown): boolean {
   if (socket.destroyed || !socket.writable) return false;
+  if (!corked.has(socket)) {
+    corked.add(socket);
+    socket.cork();
+    process.nextTick(() => {
+      corked.delete(socket);
+      socket.uncork();
+    });
+  }
   socket.write(`${JSON.stringify(message)}\n`);
   return true;
 }

@@ -6,9 +6,10 @@ import {
   isCommandName,
   parseCommandInput,
   type AppState,
+  type CommandHandlers,
   type CommandName,
   type CommandOutput,
-  type DomainActionName,
+  type CommandParsed,
   type DomainView,
   type PushEventName,
   type PushEventPayload,
@@ -173,67 +174,60 @@ export class CmsService {
 
   // ---- internals
 
-  private async run<C extends CommandName>(channel: C, input: unknown): Promise<CommandOutput<C> | unknown> {
-    switch (channel) {
-      case 'state:get':
-        return this.state();
-      case 'host:add': {
-        const { uri } = input as { uri: string };
-        const binding = await this.hosts.add(uri);
-        this.plane.addHost(binding);
-        this.followHost(binding.host);
-        return { id: binding.host.id };
-      }
-      case 'host:remove': {
-        const { hostId } = input as { hostId: string };
-        this.plane.removeHost(hostId);
-        await this.hosts.remove(hostId);
-        return null;
-      }
-      case 'domain:action':
-        return this.domainAction(input as { action: DomainActionName; targets: Array<{ hostId: string; uuid: string }> });
-      case 'domain:xml': {
-        const { hostId, uuid } = input as { hostId: string; uuid: string };
-        return this.host(hostId).domainXml(uuid);
-      }
-      case 'pool:scale':
-        return { desired: this.plane.scaleTo((input as { count: number }).count, 'set in the UI') };
-      case 'scaling:set':
-        return this.plane.setPolicy((input as { policy: unknown }).policy);
-      case 'scaling:pause':
-        this.plane.pauseAutoscaling();
-        return null;
-      case 'scaling:resume':
-        this.plane.resumeAutoscaling();
-        return null;
-      case 'load:set': {
-        const body = input as { profile?: unknown; rateRps?: number; interRequestS?: number };
-        if (body.interRequestS !== undefined) return this.plane.setInterRequestS(body.interRequestS);
-        if (body.rateRps !== undefined) return this.plane.setRateRps(body.rateRps);
-        return this.plane.setLoadProfile(body.profile);
-      }
-      case 'load:trace': {
-        const body = input as { name: string; text: string; timeScale: number; rateScale: number };
-        const points = parseTraceCsv(body.text, body.name);
-        return this.plane.setLoadProfile(traceProfile(points, { timeScale: body.timeScale, rateScale: body.rateScale }, body.name));
-      }
-      case 'load:digits':
-        this.plane.setDigits((input as { digits: number }).digits);
-        return null;
-      case 'load:pause':
-        this.plane.loadPause();
-        return null;
-      case 'load:resume':
-        this.plane.loadResume();
-        return null;
-      case 'events:export':
-        return this.events.exportJsonLines();
-      case 'app:quit':
-        this.quitting = true;
-        this.onQuit();
-        return null;
-    }
-    throw new Error(`no handler for ${String(channel)}`);
+  /** Every command's handler, typed by the contract: payloads arrive parsed, answers leave checked. */
+  private readonly handlers: CommandHandlers = {
+    'state:get': () => this.state(),
+    'host:add': async ({ uri }) => {
+      const binding = await this.hosts.add(uri);
+      this.plane.addHost(binding);
+      this.followHost(binding.host);
+      return { id: binding.host.id };
+    },
+    'host:remove': async ({ hostId }) => {
+      this.plane.removeHost(hostId);
+      await this.hosts.remove(hostId);
+      return null;
+    },
+    'domain:action': (input) => this.domainAction(input),
+    'domain:xml': ({ hostId, uuid }) => this.host(hostId).domainXml(uuid),
+    'pool:scale': ({ count }) => ({ desired: this.plane.scaleTo(count, 'set in the UI') }),
+    'scaling:set': ({ policy }) => this.plane.setPolicy(policy),
+    'scaling:pause': () => {
+      this.plane.pauseAutoscaling();
+      return null;
+    },
+    'scaling:resume': () => {
+      this.plane.resumeAutoscaling();
+      return null;
+    },
+    'load:set': (input) => {
+      if ('interRequestS' in input) return this.plane.setInterRequestS(input.interRequestS);
+      if ('rateRps' in input) return this.plane.setRateRps(input.rateRps);
+      return this.plane.setLoadProfile(input.profile);
+    },
+    'load:trace': ({ name, text, timeScale, rateScale }) => this.plane.setLoadProfile(traceProfile(parseTraceCsv(text, name), { timeScale, rateScale }, name)),
+    'load:digits': ({ digits }) => {
+      this.plane.setDigits(digits);
+      return null;
+    },
+    'load:pause': () => {
+      this.plane.loadPause();
+      return null;
+    },
+    'load:resume': () => {
+      this.plane.loadResume();
+      return null;
+    },
+    'events:export': () => this.events.exportJsonLines(),
+    'app:quit': () => {
+      this.quitting = true;
+      this.onQuit();
+      return null;
+    },
+  };
+
+  private run<C extends CommandName>(channel: C, input: CommandParsed<C>): CommandOutput<C> | Promise<CommandOutput<C>> {
+    return (this.handlers[channel] as (input: CommandParsed<C>) => CommandOutput<C> | Promise<CommandOutput<C>>)(input);
   }
 
   private host(hostId: string): ControlPlaneHostConnection {
@@ -243,7 +237,7 @@ export class CmsService {
   }
 
   /** Runs one action on each target; every failure names the VM and carries libvirt's message. */
-  private async domainAction(input: { action: DomainActionName; targets: Array<{ hostId: string; uuid: string }> }): Promise<{ done: number; failed: Array<{ name: string; message: string }> }> {
+  private async domainAction(input: CommandParsed<'domain:action'>): Promise<CommandOutput<'domain:action'>> {
     const failed: Array<{ name: string; message: string }> = [];
     let done = 0;
     const templateName = this.plane.pool.templateName;
