@@ -181,15 +181,26 @@ async function runPhase(page: Page, cdp: CDPSession, stub: StubApp, phase: Phase
   await phase.before?.(page);
   // Let the new push rate settle before counting.
   await sleep(1_500);
-  await resetRecorders(page);
-  const updatesBefore = await storeUpdates(page);
-  const before: CarrierCounters = stub.counters();
-  const startedMs = Date.now();
-  const events = await traceDuring(cdp, () => sleep(phase.seconds * 1000));
-  const elapsedS = (Date.now() - startedMs) / 1000;
+  // Frames are counted only inside the trace: starting and stopping a trace stalls the page
+  // itself, which would otherwise be charged to the app.
+  let updatesBefore = 0;
+  let before: CarrierCounters = stub.counters();
+  let startedMs = Date.now();
+  let elapsedS = 0;
+  let after: CarrierCounters = before;
+  let recorded: Awaited<ReturnType<typeof readRecorders>> = { frames: [], longTasks: [], storeUpdates: 0 };
+  const events = await traceDuring(cdp, async () => {
+    await sleep(500);
+    await resetRecorders(page);
+    updatesBefore = await storeUpdates(page);
+    before = stub.counters();
+    startedMs = Date.now();
+    await sleep(phase.seconds * 1000);
+    recorded = await readRecorders(page);
+    after = stub.counters();
+    elapsedS = (Date.now() - startedMs) / 1000;
+  });
   const tasks = mainThreadTasks(events);
-  const after = stub.counters();
-  const recorded = await readRecorders(page);
   await phase.after?.(page);
   // The first delta spans the reset; drop it.
   const frames = recorded.frames.slice(1).sort((a, b) => a - b);
