@@ -14,11 +14,17 @@ const guestOut = join(root, 'guest-server', 'dist', 'guest-server.js');
 const cliOut = join(root, 'dist', 'cli', 'cms.js');
 const electronOut = join(root, 'dist', 'electron');
 
+// The collide worker, bundled alone and embedded in the guest server as a string: each worker
+// thread then parses a few kilobytes, not the whole server (seconds per boot under TCG).
+const workerBundle = await build({ ...common, entryPoints: [join(root, 'guest-server', 'src', 'worker-entry.ts')], write: false, format: 'cjs', minify: true });
+const workerSource = workerBundle.outputFiles[0].text;
+
 await Promise.all([
-  // CommonJS so that the worker threads can start from this same file (`new Worker(__filename)`).
+  // CommonJS, one file: it runs with plain `node` in a VM, with no node_modules.
   build({
     ...common,
     entryPoints: [join(root, 'guest-server', 'src', 'main.ts')],
+    define: { __CMS_WORKER_SOURCE__: JSON.stringify(workerSource) },
     outfile: guestOut,
     format: 'cjs',
     banner: { js: '#!/usr/bin/env node' },

@@ -5,6 +5,10 @@ import { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from './log';
 import { WORKER_ROLE, type CollideWorkerInit, type WorkerJobMessage, type WorkerReply } from './worker';
 
+/** Replaced at build time with the worker bundle's source; undefined when running from sources. */
+declare const __CMS_WORKER_SOURCE__: string | undefined;
+const EMBEDDED_WORKER_SOURCE: string | null = typeof __CMS_WORKER_SOURCE__ === 'string' ? __CMS_WORKER_SOURCE__ : null;
+
 export interface CollideJob {
   word: string;
   digits: number;
@@ -142,7 +146,9 @@ export class WorkerPool {
       control: this.controlBuffer,
       counters: this.countersBuffer,
     };
-    const worker = new Worker(this.options.workerFile, { workerData: init });
+    // The bundle carries the worker's own small bundle as a string (see build/build.mjs); from the
+    // TypeScript sources (tests) the worker starts from the given file instead.
+    const worker = EMBEDDED_WORKER_SOURCE !== null ? new Worker(EMBEDDED_WORKER_SOURCE, { eval: true, workerData: init }) : new Worker(this.options.workerFile, { workerData: init });
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const slot: Slot = { index, worker, current: null, startedMs: 0, ready, markReady };
