@@ -1,13 +1,13 @@
 // `cms run`: a scripted experiment (or, with no duration, a session until Ctrl-C / `exit`).
 // Opens the hosts, runs the control plane, prints a status line a second, and on any exit stops
 // the load and shuts the pool down so that nothing it started is left running.
-import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ControlPlaneConfig } from '../core/service/config';
 import { startApp } from '../core/service/app';
 import type { LogLevel } from '../core/metrics/log';
 import type { MetricsSample } from '../core/metrics/series';
 import { UsageError, numberFlag } from './run-options';
+import { sessionLifecycle } from './lifecycle';
 
 export interface RunSession {
   config: ControlPlaneConfig;
@@ -44,31 +44,10 @@ export async function runSession(session: RunSession): Promise<number> {
     console.log('cms: running on the built-in sandbox — VMs are simulated (libvirt test driver + one local guest process each, CPU throttled per vCPU).');
   }
 
-  let stopping: Promise<void> | null = null;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  const stop = (why: string): Promise<void> => {
-    stopping ??= (async () => {
-      if (!session.quiet) console.log(`cms: ${why}: stopping the load and shutting the pool down…`);
-      await app.shutdown();
-      if (session.reportPath) {
-        writeFileSync(session.reportPath, `${JSON.stringify(controlPlane.report(), null, 2)}\n`);
-        if (!session.quiet) console.log(`cms: report written to ${session.reportPath}`);
-      }
-      finish();
-    })();
-    return stopping;
+  const say = (line: string): void => {
+    if (!session.quiet) console.log(line);
   };
-
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.error(`cms: ${signal} again: exiting now`);
-      process.exit(130);
-    }
-    void stop(`${signal} received`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { stop, finished } = sessionLifecycle({ app, reportPath: session.reportPath, durationS: session.durationS, say });
 
   if (!session.quiet) {
     controlPlane.on('sample', (sample) => console.log(formatStatusLine(sample, controlPlane.outcomes())));
@@ -93,15 +72,7 @@ export async function runSession(session: RunSession): Promise<number> {
     });
   }
 
-  const timer = session.durationS > 0 ? setTimeout(() => void stop(`duration of ${session.durationS} s reached`), session.durationS * 1000) : null;
   await finished;
-  if (timer) clearTimeout(timer);
   lines?.close();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  const outcomes = controlPlane.outcomes();
-  if (!session.quiet) {
-    console.log(`cms: done · sent ${outcomes.sent} · ok ${outcomes.ok} · failed ${outcomes.failed} · expired ${outcomes.expired} · in flight ${outcomes.inflight}`);
-  }
   return 0;
 }

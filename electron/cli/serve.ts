@@ -1,11 +1,11 @@
 // `cms serve`: the app with its web UI, for hosts without a display. Starts the control plane and
 // the web server, prints `cms: web UI at http://127.0.0.1:PORT/?token=T`, and on SIGINT/SIGTERM,
 // the UI's Quit or the duration's end shuts the pool down and closes everything it opened.
-import { writeFileSync } from 'node:fs';
 import type { LogLevel } from '../core/metrics/log';
 import { startApp, type RunningApp } from '../core/service/app';
 import type { ControlPlaneConfig } from '../core/service/config';
 import { startWebServer, type WebServer } from '../core/web/server';
+import { sessionLifecycle } from './lifecycle';
 
 export interface ServeSession {
   config: ControlPlaneConfig;
@@ -51,36 +51,15 @@ export async function serveSession(session: ServeSession): Promise<number> {
     throw error;
   }
 
-  let stopping: Promise<void> | null = null;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  stop = (why) => {
-    stopping ??= (async () => {
-      say(`cms: ${why}: stopping the load and shutting the pool down…`);
-      try {
-        // The pool first, so the page still receives quit:progress up to `finished`; then the sockets.
-        await app.shutdown();
-        if (session.reportPath) {
-          writeFileSync(session.reportPath, `${JSON.stringify(app.plane.report(), null, 2)}\n`);
-          say(`cms: report written to ${session.reportPath}`);
-        }
-      } finally {
-        await web.close();
-        finish();
-      }
-    })();
-    return stopping;
-  };
-
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.error(`cms: ${signal} again: exiting now`);
-      process.exit(130);
-    }
-    void stop(`${signal} received`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const lifecycle = sessionLifecycle({
+    app,
+    reportPath: session.reportPath,
+    durationS: session.durationS ?? 0,
+    say,
+    // The pool first, so the page still receives quit:progress to the end; then the sockets.
+    afterShutdown: () => web.close(),
+  });
+  stop = lifecycle.stop;
 
   if (session.fallbackReason) console.log(`cms: not opening a desktop window: ${session.fallbackReason}. Serving the UI to a browser instead.`);
   // Tests and scripts read this exact line: keep its shape.
@@ -89,13 +68,6 @@ export async function serveSession(session: ServeSession): Promise<number> {
   if (app.sandbox) say('cms: running on the built-in sandbox — VMs are simulated (libvirt test driver + one local guest process each, CPU throttled per vCPU).');
   say('cms: press Ctrl-C (or Quit in the UI) to shut the pool down and exit.');
 
-  const durationS = session.durationS ?? 0;
-  const timer = durationS > 0 ? setTimeout(() => void stop(`duration of ${durationS} s reached`), durationS * 1000) : null;
-  await finished;
-  if (timer) clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  const outcomes = app.plane.outcomes();
-  say(`cms: done · sent ${outcomes.sent} · ok ${outcomes.ok} · failed ${outcomes.failed} · expired ${outcomes.expired} · in flight ${outcomes.inflight}`);
+  await lifecycle.finished;
   return 0;
 }
