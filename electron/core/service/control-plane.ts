@@ -186,8 +186,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
       adopted: adopted.map((member) => member.name),
       sandbox: this.hosts.some((binding) => binding.stopGuests !== undefined),
     });
-    // Adopted members keep their place; the policy then sizes the pool from there.
-    this.pool.scaleTo(Math.max(this.config.policy.min, adopted.filter((member) => member.phase === 'booting').length));
+    // Adopted members keep their place (adopt() raised the desired size to them); the policy sizes the pool from there.
     this.pool.start();
     this.scheduleSample();
     this.scheduleScale();

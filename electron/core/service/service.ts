@@ -37,15 +37,25 @@ export interface CmsServiceOptions {
   stateIntervalMs?: number;
 }
 
+/** Codes of errors that mean "your input was wrong": the contract reports them as bad_request. */
+const BAD_REQUEST_CODES = new Set([
+  'config_invalid',
+  'profile_invalid',
+  'invalid_rate',
+  'invalid_inter_request',
+  'trace_parse',
+  'trace_read',
+  'AUTOSCALER_CONFIG_INVALID',
+  'AUTOSCALER_BAD_ARGUMENT',
+  'bad_size',
+]);
+
 /** Maps any thrown error to the contract's error shape with a stable code. */
 export function toContractError(error: unknown): { code: string; message: string } {
   if (error instanceof HypervisorError) return { code: error.code === 'not_connected' ? 'unavailable' : error.code, message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') {
-      const badRequest = /config|profile|trace|usage|bad_|invalid_rate|invalid_inter|AUTOSCALER/i.test(code);
-      return { code: badRequest ? 'bad_request' : code, message: error.message };
-    }
+    if (typeof code === 'string') return { code: BAD_REQUEST_CODES.has(code) ? 'bad_request' : code, message: error.message };
     if (error instanceof RangeError) return { code: 'bad_request', message: error.message };
     return { code: 'internal', message: error.message };
   }
