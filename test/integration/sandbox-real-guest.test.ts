@@ -2,7 +2,7 @@
 // command line it builds must make a guest that dials a manager and registers with the domain's
 // UUID, token and vCPUs; signals then freeze, continue and kill it. Skipped if the bundle is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { registerMessageSchema, type RegisterMessage } from '../../guest-server/
 import { systemClock } from '../../electron/core/clock';
 import { HypervisorConnection } from '../../electron/core/hypervisor';
 import { prepareSandboxHost, SandboxGuestRuntime, sandboxUri, type GuestExitedEvent } from '../../electron/core/sandbox';
+import { procState } from '../support/proc';
+import { waitUntil } from '../support/test-guest';
 
 const guestScript = fileURLToPath(new URL('../../guest-server/dist/guest-server.js', import.meta.url));
 const guestWorks =
@@ -20,22 +22,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Argument order of this file's calls; the polling lives in waitUntil. */
+const waitFor = (condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> => waitUntil(condition, timeoutMs, what);
 
-function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2);
-  } catch {
-    return undefined;
-  }
-}
 
 /** A minimal manager agent port: accepts `register`, answers `registered`, keeps the line open. */
 async function startManager(): Promise<{ server: Server; port: number; registrations: RegisterMessage[]; sockets: Socket[] }> {

@@ -14,6 +14,8 @@ import {
   type GuestSpawnedEvent,
   type SandboxGuestRuntimeOptions,
 } from '../../electron/core/sandbox';
+import { procState, procStat, processAlive } from '../support/proc';
+import { waitUntil } from '../support/test-guest';
 
 const fakeGuest = fileURLToPath(new URL('../support/fake-guest-sandbox.mjs', import.meta.url));
 const BOOT_DELAY_MS = 80;
@@ -85,32 +87,13 @@ afterEach(async () => {
     await f.conn.close();
   }
   // Nothing any test spawned may outlive it.
-  for (const pid of seenPids) expect(alive(pid), `pid ${pid} still running`).toBe(false);
+  for (const pid of seenPids) expect(processAlive(pid), `pid ${pid} still running`).toBe(false);
   seenPids.clear();
 });
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Argument order of this file's calls; the polling lives in waitUntil. */
+const waitFor = (condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> => waitUntil(condition, timeoutMs, what);
 
-/** Scheduler state letter from /proc/<pid>/stat ('S' sleeping, 'R' running, 'T' stopped), or undefined if gone. */
-function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  const state = procState(pid);
-  return state !== undefined && state !== 'Z';
-}
 
 /** The stand-in guest prints a line once its signal handlers are installed. */
 async function waitReady(f: Fixture, pid: number): Promise<void> {
@@ -152,9 +135,7 @@ describe('SandboxGuestRuntime', () => {
       '--exit-with-stdin',
     ]);
     // Its own process group: a terminal's Ctrl-C reaches the manager only.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    expect(pgid).toBe(pid);
+    expect(procStat(pid as number)?.pgid).toBe(pid);
     const spawnedLog = f.logs.find((l) => l.event === 'sandbox_guest_spawned');
     expect(spawnedLog?.fields).toMatchObject({ uuid: f.template.uuid, pid, simulated: true });
     // The guest's stdout reaches the log.
@@ -179,7 +160,7 @@ describe('SandboxGuestRuntime', () => {
     await f.conn.domainForceOff(f.template.uuid);
     await waitFor(() => f.exited.length === 1, 'exit');
     expect(f.exited[0]).toEqual({ uuid: f.template.uuid, code: null, signal: 'SIGKILL', expected: true });
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(f.runtime.guestPid(f.template.uuid)).toBeUndefined();
   });
 
@@ -230,7 +211,7 @@ describe('SandboxGuestRuntime', () => {
     await f.conn.domainReboot(f.template.uuid, { timeoutMs: 1000 });
     await waitFor(() => f.spawned.length === 2, 'second spawn');
     expect(f.exited[0]).toMatchObject({ uuid: f.template.uuid, code: 0 });
-    expect(alive(first)).toBe(false);
+    expect(processAlive(first)).toBe(false);
     const second = f.spawned[1]?.pid as number;
     expect(second).not.toBe(first);
     await waitReady(f, second);
@@ -242,7 +223,7 @@ describe('SandboxGuestRuntime', () => {
     await real.domainShutdown(await real.domainLookupByUUIDString(f.template.uuid));
     await f.conn.pollNow();
     await waitFor(() => f.exited.length === 2, 'exit after external shutdown');
-    expect(alive(second)).toBe(false);
+    expect(processAlive(second)).toBe(false);
   });
 
   it('adopts an already running domain, and stopAll leaves nothing running', async () => {
@@ -261,7 +242,7 @@ describe('SandboxGuestRuntime', () => {
     expect(pids).toHaveLength(4);
     await f.runtime.stopAll();
     expect(f.runtime.guests()).toEqual([]);
-    for (const pid of pids) expect(existsSync(`/proc/${pid}`) && alive(pid)).toBe(false);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`) && processAlive(pid)).toBe(false);
     expect(f.exited.map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL', 'SIGKILL']);
   });
 });

@@ -1,7 +1,6 @@
 // Test harness: a whole control plane on a fresh sandbox host (real libvirt test driver, real
 // one-file guest-server processes), with a memory logger, and helpers to wait and to check the
 // request invariant. Every harness is stopped in afterEach so no guest process outlives a test.
-import { existsSync, readFileSync } from 'node:fs';
 import { systemClock } from '../../electron/core/clock';
 import { memoryLogger, type MemoryLogger } from '../../electron/core/metrics/log';
 import { parseControlPlaneConfig, type ControlPlaneConfigInput } from '../../electron/core/service/config';
@@ -87,15 +86,4 @@ export function healthyCount(plane: ControlPlane): number {
   return plane.pool.servingMembers().length;
 }
 
-/** True when a process with this pid exists and is not a zombie. */
-export function processAlive(pid: number): boolean {
-  const statPath = `/proc/${pid}/stat`;
-  if (!existsSync(statPath)) return false;
-  try {
-    const stat = readFileSync(statPath, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+export { processAlive } from './proc';

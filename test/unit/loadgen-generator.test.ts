@@ -7,18 +7,8 @@ import { LoadGenerator, type Arrival, type LoadGeneratorOptions } from '../../el
 import { measureRateAccuracy } from '../../electron/core/loadgen/accuracy';
 import { parseProfile, ProfileError, type LoadProfile } from '../../electron/core/loadgen/profiles';
 import { memoryLogger } from '../../electron/core/metrics/log';
+import { mulberry32 } from '../support/prng';
 
-/** mulberry32: a tiny seeded PRNG, so poisson tests are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Recorded = Arrival & { emittedAtMs: number };
 
@@ -287,7 +277,7 @@ describe('LoadGenerator pause and resume', () => {
 
 describe('LoadGenerator poisson arrivals', () => {
   it('has the offered mean rate and exponential gaps (seeded)', () => {
-    const { clock, generator, arrivals } = setup({ kind: 'constant', rateRps: 100 }, { arrivals: 'poisson', random: seeded(42) });
+    const { clock, generator, arrivals } = setup({ kind: 'constant', rateRps: 100 }, { arrivals: 'poisson', random: mulberry32(42) });
     generator.start();
     clock.advance(100_000);
     // Expected 10,000 with standard deviation 100: allow 4 σ.
@@ -304,7 +294,7 @@ describe('LoadGenerator poisson arrivals', () => {
 
   it('is repeatable with the same seed', () => {
     const run = () => {
-      const { clock, generator, arrivals } = setup({ kind: 'sine', meanRps: 50, amplitudeRps: 50, periodS: 2 }, { arrivals: 'poisson', random: seeded(7) });
+      const { clock, generator, arrivals } = setup({ kind: 'sine', meanRps: 50, amplitudeRps: 50, periodS: 2 }, { arrivals: 'poisson', random: mulberry32(7) });
       generator.start();
       clock.advance(5_000);
       generator.stop();

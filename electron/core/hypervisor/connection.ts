@@ -445,6 +445,10 @@ export class HypervisorConnection extends EventEmitter<HypervisorConnectionEvent
     } else {
       this.cpuSamples.delete(row.uuid);
     }
+    return this.snapshotOf(row, percent);
+  }
+
+  private snapshotOf(row: DomainRow, cpuPercentValue: number | null): DomainSnapshot {
     return {
       hostId: this.id,
       uuid: row.uuid,
@@ -453,7 +457,7 @@ export class HypervisorConnection extends EventEmitter<HypervisorConnectionEvent
       vcpus: row.vcpus,
       memoryKiB: row.memoryKiB,
       maxMemoryKiB: row.maxMemoryKiB,
-      cpuPercent: percent,
+      cpuPercent: cpuPercentValue,
     };
   }
 
@@ -483,17 +487,8 @@ export class HypervisorConnection extends EventEmitter<HypervisorConnectionEvent
     if (!row) throw new HypervisorError('not_found', `lookup of ${this.nameOf(uuid)} failed: Domain not found`);
     this.recordState(row.uuid, row.name, row.state);
     const previous = this.domains.find((x) => x.uuid === uuid);
-    const snap: DomainSnapshot = {
-      hostId: this.id,
-      uuid: row.uuid,
-      name: row.name,
-      state: row.state,
-      vcpus: row.vcpus,
-      memoryKiB: row.memoryKiB,
-      maxMemoryKiB: row.maxMemoryKiB,
-      // CPU % needs two samples at poll spacing; keep the last poll's figure while running.
-      cpuPercent: domainIsRunning(row.state) ? (previous?.cpuPercent ?? null) : null,
-    };
+    // CPU % needs two samples at poll spacing; keep the last poll's figure while running.
+    const snap = this.snapshotOf(row, domainIsRunning(row.state) ? (previous?.cpuPercent ?? null) : null);
     if (!domainIsRunning(row.state)) this.cpuSamples.delete(uuid);
     this.domains = previous
       ? this.domains.map((x) => (x.uuid === uuid ? snap : x))

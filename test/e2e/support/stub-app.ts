@@ -17,6 +17,7 @@ import {
   type Sample,
   type WsServerMessage,
 } from '../../../electron/contract/contract';
+import { mulberry32 } from '../../support/prng';
 
 /** The CSP the page is served with: no inline script or style at all. */
 export const STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
@@ -48,17 +49,6 @@ export interface StubApp {
 
 const mime: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png' };
 
-/** A deterministic pseudo-random sequence (mulberry32), so every bench run pushes the same data. */
-function random32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uuidFor(i: number): string {
   const hex = i.toString(16).padStart(12, '0');
@@ -66,7 +56,8 @@ function uuidFor(i: number): string {
 }
 
 class SyntheticHost {
-  private readonly random = random32(42);
+  /** Seeded, so every bench run pushes the same data. */
+  private readonly random = mulberry32(42);
   private readonly domains: DomainView[];
   private tS = 0;
   private events = 0;
