@@ -230,7 +230,16 @@ describe('web server: WebSocket', () => {
       // A fresh socket works again.
       const third = new WebSocket(`ws://127.0.0.1:${small.port}/ws?token=${small.token}`, { origin });
       await new Promise((resolve) => third.once('open', resolve));
-      const answer = new Promise<string>((resolve) => third.once('message', (data: Buffer) => resolve(data.toString())));
+      // Pushes (state, events) may arrive first; wait for the answer to this request.
+      const answer = new Promise<string>((resolve) => {
+        const onMessage = (data: Buffer): void => {
+          const text = data.toString();
+          if ((JSON.parse(text) as { kind?: string }).kind !== 'result') return;
+          third.off('message', onMessage);
+          resolve(text);
+        };
+        third.on('message', onMessage);
+      });
       third.send(JSON.stringify({ kind: 'invoke', id: 2, channel: 'events:export', payload: {} }));
       expect(JSON.parse(await answer)).toMatchObject({ kind: 'result', id: 2, result: { ok: true } });
       third.close();
