@@ -47,10 +47,17 @@ interface Slot {
   worker: Worker;
   current: PendingJob | null;
   startedMs: number;
-  /** Resolves once the thread has loaded and warmed up. */
+  /** Resolves once the thread has loaded its code. */
   ready: Promise<void>;
   markReady: () => void;
+  isReady: boolean;
+  /** The thread died and its replacement is not started yet: no jobs go here. */
+  dead: boolean;
 }
+
+/** Pause before restarting a thread that died before it was ready, doubling per failure in a row. */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 5_000;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -61,6 +68,9 @@ export class WorkerPool {
   private readonly countersBuffer: SharedArrayBuffer;
   private readonly log: Logger;
   private nextSeq = 1;
+  /** Per slot: threads in a row that died before they were ready (a broken start-up). */
+  private readonly startFailures: number[];
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
   private finishedBusyMs = 0;
   private closed = false;
 
@@ -71,13 +81,14 @@ export class WorkerPool {
     this.countersBuffer = new SharedArrayBuffer(8 * options.workers);
     this.control = new Int32Array(this.controlBuffer);
     this.counters = new BigInt64Array(this.countersBuffer);
+    this.startFailures = new Array<number>(options.workers).fill(0);
     for (let index = 0; index < options.workers; index++) this.slots.push(this.spawn(index));
   }
 
   /**
-   * Resolves when every thread has started and warmed up, so that "listening" means full speed
-   * (a cold thread would make the first requests slow, and rate measurements wrong). Rejects if
-   * they are not up within timeoutMs.
+   * Resolves when every thread has started and loaded its code, so that "listening" means a request
+   * is taken at once (the hot path is compiled by the first long search, not ahead: that cost ~2 s
+   * of a TCG guest's boot). Rejects if they are not up within timeoutMs.
    */
   ready(timeoutMs = 30_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -131,6 +142,8 @@ export class WorkerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    this.restartTimers.clear();
     for (const pending of this.queue.splice(0)) pending.onDone({ kind: 'cancelled' });
     const running = this.slots.flatMap((slot) => (slot.current ? [slot.current] : []));
     for (const slot of this.slots) slot.current = null;
@@ -151,7 +164,7 @@ export class WorkerPool {
     const worker = EMBEDDED_WORKER_SOURCE !== null ? new Worker(EMBEDDED_WORKER_SOURCE, { eval: true, workerData: init }) : new Worker(this.options.workerFile, { workerData: init });
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
-    const slot: Slot = { index, worker, current: null, startedMs: 0, ready, markReady };
+    const slot: Slot = { index, worker, current: null, startedMs: 0, ready, markReady, isReady: false, dead: false };
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
     worker.on('error', (error) => this.onWorkerDeath(slot, `worker error: ${error.message}`));
     worker.on('exit', (code) => {
@@ -161,7 +174,11 @@ export class WorkerPool {
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
-    if (reply.kind === 'ready') return slot.markReady();
+    if (reply.kind === 'ready') {
+      slot.isReady = true;
+      this.startFailures[slot.index] = 0;
+      return slot.markReady();
+    }
     const pending = slot.current;
     if (!pending || pending.seq !== reply.seq) return;
     this.finish(slot);
@@ -172,12 +189,32 @@ export class WorkerPool {
   }
 
   private onWorkerDeath(slot: Slot, message: string): void {
-    if (this.slots[slot.index] !== slot) return; // already replaced ('error' is followed by 'exit')
-    this.log.error('worker_failed', { worker: slot.index, message });
+    if (this.slots[slot.index] !== slot || slot.dead) return; // already handled ('error' is followed by 'exit')
+    slot.dead = true;
     const pending = slot.current;
     if (pending) this.finish(slot);
     void slot.worker.terminate().catch(() => 0);
-    if (!this.closed) this.slots[slot.index] = this.spawn(slot.index);
+    // A thread that dies while starting would die again at once: wait, longer each time in a row.
+    const failures = slot.isReady ? 0 : (this.startFailures[slot.index] ?? 0) + 1;
+    this.startFailures[slot.index] = failures;
+    const delayMs = failures === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (failures - 1));
+    this.log.error('worker_failed', { worker: slot.index, message, restartInMs: delayMs });
+    const restart = (): void => {
+      if (this.closed) return;
+      const fresh = this.spawn(slot.index);
+      this.slots[slot.index] = fresh;
+      // Whoever awaits ready() on the old thread waits for its replacement.
+      void fresh.ready.then(slot.markReady);
+      this.dispatch();
+    };
+    if (delayMs === 0) restart();
+    else {
+      const timer = setTimeout(() => {
+        this.restartTimers.delete(timer);
+        restart();
+      }, delayMs);
+      this.restartTimers.add(timer);
+    }
     if (pending) pending.onDone(pending.cancelled ? { kind: 'cancelled' } : { kind: 'failed', message });
     this.dispatch();
   }
@@ -208,7 +245,7 @@ export class WorkerPool {
   private dispatch(): void {
     if (this.closed) return;
     for (const slot of this.slots) {
-      if (slot.current) continue;
+      if (slot.current || slot.dead) continue;
       const pending = this.queue.shift();
       if (!pending) return;
       slot.current = pending;

@@ -1,0 +1,77 @@
+// The guest's worker pool when threads fail: a thread that dies on a job fails only that job and is
+// replaced at once; a thread that cannot start is restarted with a growing pause (not in a tight
+// loop), and closing the pool stops the restarts. Fault-injecting worker scripts stand in for a crash.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LogFields, Logger } from '../../guest-server/src/log';
+import { WorkerPool, type JobOutcome } from '../../guest-server/src/pool';
+
+const dir = mkdtempSync(join(tmpdir(), 'cms-worker-pool-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function script(name: string, source: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, source);
+  return path;
+}
+
+/** A logger that keeps what it is told, for assertions. */
+function recordingLogger(): Logger & { events: Array<{ event: string; fields: LogFields }> } {
+  const events: Array<{ event: string; fields: LogFields }> = [];
+  const keep = (event: string, fields: LogFields = {}): void => void events.push({ event, fields });
+  return { events, debug: keep, info: keep, warn: keep, error: keep };
+}
+
+function run(pool: WorkerPool, word: string): Promise<JobOutcome> {
+  return new Promise((resolve) => pool.submit({ word, digits: 1 }, resolve));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('guest worker pool under thread failures', () => {
+  it('fails only the job whose thread died, replaces the thread and goes on serving', async () => {
+    const file = script(
+      'dies-on-job.cjs',
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.postMessage({ seq: 0, kind: 'ready' });
+       parentPort.on('message', (job) => {
+         if (job.word === 'die') process.exit(3);
+         parentPort.postMessage({ seq: job.seq, kind: 'result', match: 'm-' + job.word, attempts: 1, ms: 0 });
+       });`,
+    );
+    const log = recordingLogger();
+    const pool = new WorkerPool({ workerFile: file, workers: 1, log });
+    try {
+      await pool.ready(10_000);
+      const [died, queued] = await Promise.all([run(pool, 'die'), run(pool, 'after')]);
+      expect(died).toMatchObject({ kind: 'failed', message: expect.stringMatching(/exited with code 3/) });
+      expect(queued).toEqual({ kind: 'result', match: 'm-after', attempts: 1, ms: 0 });
+      const failures = log.events.filter((entry) => entry.event === 'worker_failed');
+      expect(failures).toHaveLength(1);
+      // It had been ready, so its replacement starts at once.
+      expect(failures[0]?.fields).toMatchObject({ worker: 0, restartInMs: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('restarts a thread that cannot start with a growing pause, and stops when closed', async () => {
+    const file = script('broken.cjs', `throw new Error('broken start-up');`);
+    const log = recordingLogger();
+    const pool = new WorkerPool({ workerFile: file, workers: 1, log });
+    await expect(pool.ready(1_200)).rejects.toThrow(/not ready within 1200 ms/);
+    const job = run(pool, 'never');
+    await pool.close();
+    expect(await job).toEqual({ kind: 'cancelled' });
+    const delays = log.events.filter((entry) => entry.event === 'worker_failed').map((entry) => entry.fields.restartInMs);
+    // 100, 200, 400 ms … : a handful of starts in 1.2 s, where a tight loop made dozens.
+    expect(delays.length).toBeGreaterThanOrEqual(2);
+    expect(delays.length).toBeLessThanOrEqual(6);
+    expect(delays.slice(0, 3)).toEqual([100, 200, 400].slice(0, Math.min(3, delays.length)));
+    const countAtClose = delays.length;
+    await sleep(1_000);
+    expect(log.events.filter((entry) => entry.event === 'worker_failed')).toHaveLength(countAtClose);
+  });
+});
