@@ -2,7 +2,7 @@
 // with the first `digits` hex characters of SHA-256(word). Runs in chunks so that the worker can
 // pace and cancel it; it must stay exact, so every fast-path step is checked against node:crypto.
 import { createHash, hash } from 'node:crypto';
-import { MAX_FAST_MESSAGE_BYTES, sha256FirstWord } from './sha256-prefix';
+import { MAX_FAST_MESSAGE_BYTES, sha256FirstWordFunction } from './sha256-prefix';
 
 const ASCII_0 = 0x30;
 const ASCII_9 = 0x39;
@@ -59,7 +59,7 @@ export class CollideSearch {
     const { value, shift } = this.target;
     const digitBytes = this.digitBytes;
     const words = this.words;
-    const firstWord = sha256FirstWord;
+    const firstWord = sha256FirstWordFunction();
     let count = this.digitCount;
     let index = this.nextIndex;
     const end = index + maxCandidates;

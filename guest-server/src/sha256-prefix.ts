@@ -1,5 +1,5 @@
 // The hot path of the collide search: the first 32 bits of SHA-256 of a message of at most 15
-// bytes, computed in plain JavaScript. It must stay exact (checked against node:crypto at load and
+// bytes, computed in plain JavaScript. It must stay exact (checked against node:crypto on first use and
 // in the unit tests) and must not be used for anything longer than MAX_FAST_MESSAGE_BYTES.
 import { hash } from 'node:crypto';
 
@@ -74,7 +74,7 @@ export function packMessage(message: Uint8Array): [number, number, number, numbe
 }
 
 function build(): Sha256FirstWord {
-  // Generated once at load; the source is fixed above (no outside input reaches it).
+  // Generated once; the source is fixed above (no outside input reaches it).
   const fn = new Function('w0', 'w1', 'w2', 'w3', 'w15', unrolledSource()) as Sha256FirstWord;
   for (const sample of ['', '0', '9', '10', '12345678', '123456789012345', 'abc']) {
     const bytes = Buffer.from(sample, 'latin1');
@@ -84,5 +84,14 @@ function build(): Sha256FirstWord {
   return fn;
 }
 
-/** The first digest word of SHA-256 of the packed message (see packMessage). */
-export const sha256FirstWord: Sha256FirstWord = build();
+let built: Sha256FirstWord | null = null;
+
+/**
+ * The function computing the first digest word of SHA-256 of a packed message (see packMessage),
+ * generated and self-checked on first use: only collide workers need it, and under emulation the
+ * main thread's start-up should not pay for it.
+ */
+export function sha256FirstWordFunction(): Sha256FirstWord {
+  built ??= build();
+  return built;
+}

@@ -113,8 +113,8 @@ export function runCollideWorker(init: CollideWorkerInit, port: MessagePort): vo
     }
     port.postMessage(reply);
   });
-  // Warm the hot path once (compiles the unrolled hash), then tell the pool this thread is ready.
-  new CollideSearch('warm-up', 8).step(FREE_CHUNK);
+  // Ready as soon as the code is loaded (the hash was self-checked then). No warm-up: compiling
+  // the hot path ahead took about 2 s of a TCG guest's boot; the first long search compiles it anyway.
   const ready: WorkerReply = { seq: 0, kind: 'ready' };
   port.postMessage(ready);
 }
