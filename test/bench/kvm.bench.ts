@@ -205,10 +205,13 @@ export async function measureKvmBench(log: (line: string) => void = (line) => co
       const decidedMs = performance.now();
       h.plane.scaleTo(h.plane.pool.desired + 1, 'bench: scale up from the warm pool');
       const event = await resumed;
+      const resumedAfterMs = performance.now() - decidedMs;
       await probeServing(h, event.member.uuid, 30_000);
       resumeMs.push(event.ms);
       resumeToServingMs.push(performance.now() - decidedMs);
-      log(`resume ${round + 1}: resumed in ${Math.round(event.ms)} ms, serving after ${Math.round(performance.now() - decidedMs)} ms`);
+      log(
+        `resume ${round + 1}: libvirt call ${Math.round(event.ms)} ms, resumed ${Math.round(resumedAfterMs)} ms after the decision, serving after ${Math.round(performance.now() - decidedMs)} ms`,
+      );
     }
     // Stop refilling the warm pool before measuring memory and idle CPU.
     h.plane.setPolicy({ ...policy, warmPoolSize: 0 });

@@ -30,6 +30,8 @@ describe('warm pool', () => {
     expect(warm).toBeDefined();
     const domain = await harness.hosts.hosts[0]?.host.domainLookup(warm?.uuid as string);
     expect(domain?.state).toBe('paused');
+    // It answered exactly one request, its warm-up, before it was paused.
+    expect(plane.agents.agent(warm?.uuid as string)?.completed).toBe(1);
     // Paused for longer than the 2 s heartbeat timeout: it must not be ejected.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(plane.pool.member(warm?.uuid as string)?.phase).toBe('warm');

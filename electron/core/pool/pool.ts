@@ -40,6 +40,8 @@ export interface PoolOptions {
   chooseVictims?: (members: PoolMember[], count: number) => string[];
 }
 
+/** How long a warm-pool member may take to answer its one warm-up request before it is replaced. */
+const WARM_UP_TIMEOUT_MS = 10_000;
 const ALL_PHASES: MemberPhase[] = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'draining', 'stopping', 'failed'];
 
 export class PoolError extends Error {
@@ -518,7 +520,19 @@ export class Pool {
     if (!binding || this.busy.has(member.uuid)) return;
     this.busy.add(member.uuid);
     try {
-      this.agents.agent(member.uuid)?.setHeartbeatExempt?.(true);
+      const agent = this.agents.agent(member.uuid);
+      // One tiny request first: a guest's first request compiles its whole request path (150–200 ms
+      // under TCG), which would otherwise land on the first request after the resume.
+      try {
+        await agent?.collide?.(`warm-up-${member.uuid}`, 1, WARM_UP_TIMEOUT_MS);
+      } catch (error) {
+        this.onEvent({ type: 'action_failed', member: { ...member }, action: 'warm-up request', message: errorMessage(error) });
+        this.busy.delete(member.uuid);
+        this.fail(member, 'did not answer its warm-up request');
+        return;
+      }
+      if (member.phase !== 'warming') return;
+      agent?.setHeartbeatExempt?.(true);
       await binding.host.domainSuspend(member.uuid);
       member.phase = 'warm';
       this.onEvent({ type: 'member_warm', member: { ...member } });

@@ -28,6 +28,8 @@ export interface PoolAgent {
   eject(reason?: 'kicked', detail?: string): void;
   /** Stops (true) or restarts (false) the heartbeat watchdog while the pool pauses the member. */
   setHeartbeatExempt?(exempt: boolean): void;
+  /** One collide request; the pool sends a tiny one before parking a warm member. */
+  collide?(word: string, digits: number, timeoutMs: number): Promise<unknown>;
 }
 
 /** Where the pool finds registered guests. */
