@@ -113,8 +113,8 @@ export function runCollideWorker(init: CollideWorkerInit, port: MessagePort): vo
     }
     port.postMessage(reply);
   });
-  // Ready as soon as the code is loaded (the hash was self-checked then). No warm-up: compiling
-  // the hot path ahead took about 2 s of a TCG guest's boot; the first long search compiles it anyway.
+  // Ready as soon as the code is loaded. No warm-up: compiling the hot path ahead took about 2 s of
+  // a TCG guest's boot; the first search builds and self-checks the hash, a long one compiles it.
   const ready: WorkerReply = { seq: 0, kind: 'ready' };
   port.postMessage(ready);
 }
