@@ -189,7 +189,8 @@ export class WorkerPool {
   }
 
   private onWorkerDeath(slot: Slot, message: string): void {
-    if (this.slots[slot.index] !== slot || slot.dead) return; // already handled ('error' is followed by 'exit')
+    // Already handled ('error' is followed by 'exit'), or the pool is closing its threads anyway.
+    if (this.closed || this.slots[slot.index] !== slot || slot.dead) return;
     slot.dead = true;
     const pending = slot.current;
     if (pending) this.finish(slot);
