@@ -565,16 +565,8 @@ export class HypervisorConnection extends EventEmitter<HypervisorConnectionEvent
   }
 }
 
-interface DomainRow {
-  uuid: string;
-  name: string;
-  state: DomainState;
-  vcpus: number;
-  memoryKiB: number;
-  maxMemoryKiB: number;
-  cpuTimeNs: number;
-  atMs: number;
-}
+/** One domain as a poll read it: the snapshot's fields less those the connection adds, plus the CPU sample. */
+type DomainRow = Omit<DomainSnapshot, 'hostId' | 'cpuPercent'> & CpuSample;
 
 function nameFromXml(xml: string): string | undefined {
   return /<name>\s*([^<]+?)\s*<\/name>/.exec(xml)?.[1];
