@@ -9,6 +9,16 @@ import type { DoneCallback } from './direct-client';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits out the warm-up, then counts (setCounting(true)) for durationMs; returns the window in s. */
+async function countWindow(options: { warmupMs: number; durationMs: number }, setCounting: (on: boolean) => void): Promise<number> {
+  await sleep(options.warmupMs);
+  setCounting(true);
+  const startMs = performance.now();
+  await sleep(options.durationMs);
+  setCounting(false);
+  return (performance.now() - startMs) / 1000;
+}
+
 /** Polls until `condition` holds or `timeoutMs` passes; true when it held. */
 async function settle(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
@@ -73,12 +83,7 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<WindowResu
     });
   };
   for (let i = 0; i < options.window; i++) send();
-  await sleep(options.warmupMs);
-  counting = true;
-  const startMs = performance.now();
-  await sleep(options.durationMs);
-  counting = false;
-  const windowS = (performance.now() - startMs) / 1000;
+  const windowS = await countWindow(options, (on) => (counting = on));
   stopping = true;
   await settle(() => inflight === 0, options.drainTimeoutMs ?? 5000);
   return { servedRps: ok / windowS, ok, failed, windowS, latency: latency.percentiles(), leftOver: inflight };
@@ -132,12 +137,7 @@ export async function openLoopStep(options: OpenLoopOptions): Promise<OpenLoopRe
     },
   });
   generator.start();
-  await sleep(options.warmupMs);
-  counting = true;
-  const startMs = performance.now();
-  await sleep(options.durationMs);
-  counting = false;
-  const windowS = (performance.now() - startMs) / 1000;
+  const windowS = await countWindow(options, (on) => (counting = on));
   generator.stop();
   await settle(() => inflight === 0, options.drainTimeoutMs ?? 5000);
   return {
