@@ -2,12 +2,18 @@
 // with the first `digits` hex characters of SHA-256(word). Runs in chunks so that the worker can
 // pace and cancel it; it must stay exact, so every fast-path step is checked against node:crypto.
 import { createHash, hash } from 'node:crypto';
-import { MAX_FAST_MESSAGE_BYTES, sha256FirstWordFunction } from './sha256-prefix';
+import { isSha256FirstWordFunctionBuilt, MAX_FAST_MESSAGE_BYTES, sha256FirstWordFunction } from './sha256-prefix';
 
 const ASCII_0 = 0x30;
 const ASCII_9 = 0x39;
 /** Room for every decimal below 2^53 (16 digits) with margin. */
 const DIGIT_BUFFER_BYTES = 24;
+/**
+ * Until some search has gone this far, candidates are hashed with node:crypto. Building the fast
+ * path and running it before V8 has compiled it costs ~20 ms on a host and ~0.3 s in an emulated
+ * guest, which a worker's first small request (digits 1–2: 16–256 candidates) should not pay.
+ */
+export const NATIVE_CANDIDATES_BEFORE_FAST_PATH = 1024;
 
 /** What a collide search compares: the leading `digits` hex characters of the word's digest. */
 export interface CollideTarget {
@@ -43,11 +49,7 @@ export class CollideSearch {
   constructor(word: string, digits: number, startAt = 0) {
     this.target = collideTarget(word, digits);
     if (!Number.isSafeInteger(startAt) || startAt < 0) throw new RangeError(`startAt must be a non-negative safe integer, got ${startAt}`);
-    const text = String(startAt);
-    for (let k = 0; k < text.length; k++) this.digitBytes[k] = text.charCodeAt(k);
-    this.digitCount = text.length;
-    this.nextIndex = startAt;
-    this.packWords();
+    this.moveTo(startAt);
   }
 
   /** Candidates tried so far (the next index to try). */
@@ -56,13 +58,17 @@ export class CollideSearch {
   }
 
   step(maxCandidates: number): number {
+    const end = this.nextIndex + maxCandidates;
+    if (this.nextIndex < NATIVE_CANDIDATES_BEFORE_FAST_PATH && !isSha256FirstWordFunctionBuilt()) {
+      const found = this.stepNative(Math.min(end, NATIVE_CANDIDATES_BEFORE_FAST_PATH));
+      if (found >= 0 || this.nextIndex >= end) return found;
+    }
     const { value, shift } = this.target;
     const digitBytes = this.digitBytes;
     const words = this.words;
     const firstWord = sha256FirstWordFunction();
     let count = this.digitCount;
     let index = this.nextIndex;
-    const end = index + maxCandidates;
     // Where the last digit sits in the words, and what adding 1 to it adds to that word.
     let bitLength = count * 8;
     let lastWord = (count - 1) >> 2;
@@ -103,6 +109,25 @@ export class CollideSearch {
     this.digitCount = count;
     this.nextIndex = index;
     return -1;
+  }
+
+  /** Tries candidates up to (not including) `until` with node:crypto, then leaves the digit buffer at the next one. */
+  private stepNative(until: number): number {
+    const { value, shift } = this.target;
+    let index = this.nextIndex;
+    for (; index < until; index++) {
+      if (hash('sha256', String(index), 'buffer').readUInt32BE(0) >>> shift === value) break;
+    }
+    this.moveTo(index);
+    return index < until ? index : -1;
+  }
+
+  private moveTo(index: number): void {
+    const text = String(index);
+    for (let k = 0; k < text.length; k++) this.digitBytes[k] = text.charCodeAt(k);
+    this.digitCount = text.length;
+    this.nextIndex = index;
+    this.packWords();
   }
 
   private packWords(): void {

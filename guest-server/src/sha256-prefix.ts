@@ -95,3 +95,8 @@ export function sha256FirstWordFunction(): Sha256FirstWord {
   built ??= build();
   return built;
 }
+
+/** True once sha256FirstWordFunction has built the function in this thread. */
+export function isSha256FirstWordFunctionBuilt(): boolean {
+  return built !== null;
+}

@@ -114,7 +114,8 @@ export function runCollideWorker(init: CollideWorkerInit, port: MessagePort): vo
     port.postMessage(reply);
   });
   // Ready as soon as the code is loaded. No warm-up: compiling the hot path ahead took about 2 s of
-  // a TCG guest's boot; the first search builds and self-checks the hash, a long one compiles it.
+  // a TCG guest's boot; small searches hash with node:crypto, and the first one that goes on past
+  // NATIVE_CANDIDATES_BEFORE_FAST_PATH builds, self-checks and compiles the fast path.
   const ready: WorkerReply = { seq: 0, kind: 'ready' };
   port.postMessage(ready);
 }

@@ -3,13 +3,23 @@
 // past 15 digits. Any divergence here would make the guest answer wrong matches.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { CollideSearch, collideSearch, collideTarget } from '../../guest-server/src/collide';
+import { describe, expect, it, vi } from 'vitest';
+import { CollideSearch, collideSearch, collideTarget, NATIVE_CANDIDATES_BEFORE_FAST_PATH as NATIVE_LIMIT } from '../../guest-server/src/collide';
 import { MAX_FAST_MESSAGE_BYTES, packMessage, sha256FirstWordFunction } from '../../guest-server/src/sha256-prefix';
 import { referenceCollide, sha256Hex } from '../support/guest-reference';
 
 function firstWordByCrypto(bytes: Uint8Array): number {
   return createHash('sha256').update(bytes).digest().readUInt32BE(0);
+}
+
+/** A word whose first match, searching from `from`, is `index` (found by trying w0, w1, …). */
+function wordFirstMatchingAt(index: number, digits: number, from: number): string {
+  const prefix = sha256Hex(String(index)).slice(0, digits);
+  for (let k = 0; k < 1_000_000; k++) {
+    const word = `w${k}`;
+    if (sha256Hex(word).slice(0, digits) === prefix && referenceFrom(word, digits, from) === index) return word;
+  }
+  throw new Error(`no word matches first at ${index}`);
 }
 
 /** The reference search, from an arbitrary start. */
@@ -92,5 +102,78 @@ describe('CollideSearch', () => {
     const found = search.step(1000);
     if (found < 0) expect(search.tried).toBe(1000);
     expect(() => new CollideSearch('x', 1, -1)).toThrow(RangeError);
+  });
+});
+
+describe('CollideSearch in a fresh worker, before the fast path is built', () => {
+  /** The two modules as a new worker thread sees them: the fast path not built yet. */
+  async function freshModules() {
+    vi.resetModules();
+    const collide = await import('../../guest-server/src/collide');
+    const prefix = await import('../../guest-server/src/sha256-prefix');
+    return { ...collide, isBuilt: prefix.isSha256FirstWordFunctionBuilt };
+  }
+
+  it('answers small searches with node:crypto and leaves the fast path unbuilt', async () => {
+    const fresh = await freshModules();
+    let checked = 0;
+    for (const word of ['a', 'hello', 'word7', 'ünïcødé ✓']) {
+      for (let digits = 1; digits <= 2; digits++) {
+        const expected = referenceCollide(word, digits);
+        if (expected.attempts > fresh.NATIVE_CANDIDATES_BEFORE_FAST_PATH) continue;
+        expect(fresh.collideSearch(word, digits), `${word}/${digits}`).toEqual(expected);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(4);
+    expect(fresh.isBuilt()).toBe(false);
+  });
+
+  it('switches to the fast path past the threshold with the same answer, whatever the chunk sizes', async () => {
+    // Words whose 3-digit match lies beyond the node:crypto stretch, so every run crosses it.
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'].filter((word) => referenceCollide(word, 3).attempts > NATIVE_LIMIT);
+    expect(words.length).toBeGreaterThan(2);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...words), fc.array(fc.integer({ min: 1, max: 1500 }), { minLength: 1, maxLength: 6 }), async (word, chunks) => {
+        const fresh = await freshModules();
+        const search = new fresh.CollideSearch(word, 3);
+        let found = -1;
+        for (let k = 0; found < 0; k++) {
+          found = search.step(chunks[k % chunks.length] as number);
+          if (found < 0 && search.tried < NATIVE_LIMIT) expect(fresh.isBuilt()).toBe(false);
+        }
+        expect(found).toBe(referenceCollide(word, 3).attempts - 1);
+        expect(fresh.isBuilt()).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('finds a match that lies exactly on the last node:crypto candidate or the first fast one', async () => {
+    for (const matchAt of [NATIVE_LIMIT - 1, NATIVE_LIMIT]) {
+      const from = NATIVE_LIMIT - 20;
+      const word = wordFirstMatchingAt(matchAt, 2, from);
+      const fresh = await freshModules();
+      const search = new fresh.CollideSearch(word, 2, from);
+      // Twenty candidates: exactly the rest of the node:crypto stretch.
+      expect(search.step(20)).toBe(matchAt === NATIVE_LIMIT - 1 ? matchAt : -1);
+      expect(fresh.isBuilt()).toBe(false);
+      if (matchAt === NATIVE_LIMIT) {
+        expect(search.step(1)).toBe(matchAt);
+        expect(fresh.isBuilt()).toBe(true);
+      }
+    }
+  });
+
+  it('stops a chunk at the threshold without building the fast path when nothing matched', async () => {
+    const from = NATIVE_LIMIT - 5;
+    const word = wordFirstMatchingAt(NATIVE_LIMIT + 3, 2, from);
+    const fresh = await freshModules();
+    const search = new fresh.CollideSearch(word, 2, from);
+    expect(search.step(5)).toBe(-1);
+    expect(search.tried).toBe(NATIVE_LIMIT);
+    expect(fresh.isBuilt()).toBe(false);
+    expect(search.step(10)).toBe(NATIVE_LIMIT + 3);
+    expect(fresh.isBuilt()).toBe(true);
   });
 });
