@@ -10,13 +10,13 @@ import { ClientListener } from './listener';
 import { LoadMeter } from './load-meter';
 import type { Logger } from './log';
 import type { GuestOptions } from './options';
-import { WorkerPool } from './pool';
+import type { WorkerPool } from './pool';
 import { PROTOCOL_VERSION } from './protocol';
 import { GuestStats, Session, type GuestIdentity } from './session';
 
 export interface GuestRuntime {
-  /** The script worker threads start from (the bundled guest-server.js). */
-  workerFile: string;
+  /** The collide workers, started by the caller (main starts them before it loads this module); closed here on shutdown. */
+  pool: WorkerPool;
   log: Logger;
 }
 
@@ -40,7 +40,7 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
   if (!uuidFound && !options.noManager) log.warn('uuid_unknown', { message: 'no --uuid and no readable SMBIOS product_uuid; using a random UUID the manager will not know', uuid });
   const token = discoverToken(options.token, sources);
 
-  const pool = new WorkerPool({ workerFile: runtime.workerFile, workers: options.workers, hashRatePerWorker: options.hashRatePerWorker, log });
+  const { pool } = runtime;
   const stats = new GuestStats();
   const identity: GuestIdentity = { version: PROTOCOL_VERSION, uuid, vcpus: options.vcpus, workers: options.workers };
   let draining = false;

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DISCOVERY_PATHS, parseHostPort, type DiscoveryPaths, type HostPort } from './discovery';
 import { LOG_LEVELS, type LogLevel } from './log';
-import { MAX_LINE_BYTES_DEFAULT, PROTOCOL_VERSION } from './protocol';
+import { MAX_LINE_BYTES_DEFAULT, PROTOCOL_VERSION } from './protocol-limits';
 
 export interface GuestOptions {
   /** Address the guest listens on for direct clients (nc, tests). @default 0.0.0.0:7000 */

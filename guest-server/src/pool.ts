@@ -3,7 +3,7 @@
 // sockets or the protocol; a failed worker fails only its current job and is replaced.
 import { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from './log';
-import { WORKER_ROLE, type CollideWorkerInit, type WorkerJobMessage, type WorkerReply } from './worker';
+import { WORKER_ROLE, type CollideWorkerInit, type WorkerJobMessage, type WorkerReply } from './worker-messages';
 
 /** Replaced at build time with the worker bundle's source; undefined when running from sources. */
 declare const __CMS_WORKER_SOURCE__: string | undefined;

@@ -6,17 +6,11 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
+import { MAX_DIGITS, MAX_WORD_CHARS, MIN_DIGITS } from './protocol-limits';
+
 z.config(en());
 
-/** Protocol version the guest reports in `register` and `hello`. */
-export const PROTOCOL_VERSION = '1';
-
-/** Default limits, shared so that manager and guest agree. */
-export const MAX_LINE_BYTES_DEFAULT = 64 * 1024;
-/** Longest `word` a collide request may carry, in characters. */
-export const MAX_WORD_CHARS = 1024;
-export const MIN_DIGITS = 1;
-export const MAX_DIGITS = 8;
+export { MAX_DIGITS, MAX_LINE_BYTES_DEFAULT, MAX_WORD_CHARS, MIN_DIGITS, PROTOCOL_VERSION } from './protocol-limits';
 
 /** A request id: a non-negative safe integer or a short string, echoed in the answer. */
 export const requestIdSchema = z.union([z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER)), z.string().check(z.minLength(1), z.maxLength(64))]);

@@ -3,34 +3,7 @@
 // It must never touch sockets or global state of the main thread; all it shares are two counters.
 import type { MessagePort } from 'node:worker_threads';
 import { CollideSearch } from './collide';
-
-/** Marks workerData of a collide worker, so the one bundled file knows which role to play. */
-export const WORKER_ROLE = 'cms-collide-worker';
-
-/** What the pool hands each worker at start (structured-clone safe). */
-export interface CollideWorkerInit {
-  role: typeof WORKER_ROLE;
-  /** This worker's slot in the shared arrays. */
-  index: number;
-  /** Cap on hashes per second for this worker; 0 means unlimited. */
-  hashRatePerSec: number;
-  /** Int32 per worker: the seq of a job the pool wants cancelled (also the sleep/wake cell). */
-  control: SharedArrayBuffer;
-  /** BigInt64 per worker: hashes computed since start, read by the pool for the heartbeat. */
-  counters: SharedArrayBuffer;
-}
-
-export interface WorkerJobMessage {
-  seq: number;
-  word: string;
-  digits: number;
-}
-
-export type WorkerReply =
-  | { seq: 0; kind: 'ready' }
-  | { seq: number; kind: 'result'; match: string; attempts: number; ms: number }
-  | { seq: number; kind: 'cancelled'; attempts: number }
-  | { seq: number; kind: 'failed'; message: string };
+import type { CollideWorkerInit, WorkerJobMessage, WorkerReply } from './worker-messages';
 
 /** Candidates per chunk when unthrottled: a few ms of work, so a cancel lands quickly. */
 const FREE_CHUNK = 32_768;
@@ -38,10 +11,6 @@ const FREE_CHUNK = 32_768;
 const PACED_CHUNK_MS = 5;
 /** Largest burst a paced worker may bank while idle, in ms of its rate (covers sleep overshoot). */
 const PACE_SLACK_MS = 10;
-
-export function isCollideWorkerInit(data: unknown): data is CollideWorkerInit {
-  return typeof data === 'object' && data !== null && (data as { role?: unknown }).role === WORKER_ROLE;
-}
 
 /**
  * Pacing state that outlives single jobs, so that many short jobs in a row are held to the rate
