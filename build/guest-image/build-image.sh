@@ -26,7 +26,8 @@ MODULE_DIRS=(drivers/virtio drivers/char/hw_random drivers/net drivers/block net
 # Boot time under TCG emulation: cryptomgr.notests skips the kernel's crypto self-tests (~0.3 s), the
 # blacklisted initcalls set up tracing and a KDF self-test, rcu_expedited shortens the grace periods
 # boot waits for; none of it is something the guest uses. No keyboard, one serial port, no audit.
-CMDLINE_BASE='console=ttyS0 rootfstype=ramfs quiet loglevel=3 panic=-1 mitigations=off tsc=reliable no_timer_check cryptomgr.notests initcall_blacklist=init_kprobe_trace,crypto_kdf108_init,init_blk_tracer rcupdate.rcu_expedited=1 i8042.noaux i8042.nokbd 8250.nr_uarts=1 nowatchdog audit=0'
+# random.trust_cpu=on: the random pool is ready at once where the (emulated) CPU has RDRAND.
+CMDLINE_BASE='console=ttyS0 rootfstype=ramfs quiet loglevel=3 panic=-1 mitigations=off tsc=reliable no_timer_check random.trust_cpu=on cryptomgr.notests initcall_blacklist=init_kprobe_trace,crypto_kdf108_init,init_blk_tracer rcupdate.rcu_expedited=1 i8042.noaux i8042.nokbd 8250.nr_uarts=1 nowatchdog audit=0'
 
 say() { echo "build-image: $*" >&2; }
 die() { say "$*"; exit 1; }

@@ -185,12 +185,17 @@ describe('template XML', () => {
     expect(xml).toContain("<tb-cache unit='MiB'>128</tb-cache>");
     expect(xml).toContain("<source file='/d/cms-template.qcow2'/>");
     expect(xml).not.toContain('host-passthrough');
+    // Emulated RDRAND, so the guest's random pool is ready before any module loads.
+    expect(xml).toContain("<model fallback='allow'>qemu64</model><feature policy='require' name='rdrand'/>");
+    expect(xml).toContain('<vcpu>2</vcpu>');
+    expect(templateDomainXml({ domainType: 'qemu', image, diskPath: null, vcpus: 1 })).toContain('<vcpu>1</vcpu>');
   });
 
   it('uses KVM with the host CPU, and DHCP on a libvirt network', () => {
     const xml = templateDomainXml({ domainType: 'kvm', image, diskPath: null, network: parseTemplateNetwork('network:isolated') });
     expect(xml).toContain("<domain type='kvm'>");
     expect(xml).toContain("<cpu mode='host-passthrough'/>");
+    expect(xml).not.toContain('rdrand');
     expect(xml).toContain("<source network='isolated'/>");
     expect(xml).toContain('cms.net=dhcp');
     expect(xml).not.toContain('<disk');

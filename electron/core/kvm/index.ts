@@ -8,6 +8,7 @@ export { bootSettings, customizeMemberXml, guestManagerAddress, USER_NET_HOST_AL
 export { createQcow2Overlay, qcow2OverlayBytes, readDiskInfo, type DiskFormat, type DiskInfo } from './qcow2';
 export { OverlayStorage, type OverlayStorageOptions } from './storage';
 export {
+  DEFAULT_VCPUS,
   defineTemplate,
   parseTemplateNetwork,
   templateDomainXml,
