@@ -54,7 +54,7 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
   );
   let address: AddressInfo;
   try {
-    await pool.ready();
+    await pool.firstReady();
     address = await listener.listen();
   } catch (error) {
     await pool.close();

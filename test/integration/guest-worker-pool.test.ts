@@ -1,6 +1,7 @@
-// The guest's worker pool when threads fail: a thread that dies on a job fails only that job and is
-// replaced at once; a thread that cannot start is restarted with a growing pause (not in a tight
-// loop), and closing the pool stops the restarts. Fault-injecting worker scripts stand in for a crash.
+// The guest's worker pool when threads start and fail: the first thread starts alone and the others
+// once it is ready, and jobs go to ready threads only; a thread that dies on a job fails only that
+// job and is replaced at once; a thread that cannot start is restarted with a growing pause (not in
+// a tight loop), and closing the pool stops the restarts. Scripted worker files stand in for both.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,42 @@ function run(pool: WorkerPool, word: string): Promise<JobOutcome> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('guest worker pool start-up', () => {
+  it('starts the first thread alone, the others once it is ready, and gives jobs to ready threads only', async () => {
+    // Each thread takes 300 ms to be ready and 50 ms per job, and answers with its index and start time.
+    const file = script(
+      'slow-start.cjs',
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const startedAt = Date.now();
+       const busy = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
+       setTimeout(() => parentPort.postMessage({ seq: 0, kind: 'ready' }), 300);
+       parentPort.on('message', (job) => {
+         busy(50);
+         parentPort.postMessage({ seq: job.seq, kind: 'result', match: workerData.index + '@' + startedAt, attempts: 1, ms: 50 });
+       });`,
+    );
+    const pool = new WorkerPool({ workerFile: file, workers: 2 });
+    try {
+      await pool.firstReady(10_000);
+      const firstReadyAt = Date.now();
+      expect(pool.workers).toBe(2);
+      // The second thread is only starting: both jobs wait for the first one rather than for it.
+      const early = await Promise.all([run(pool, 'a'), run(pool, 'b')]);
+      const earlyThreads = early.map((outcome) => (outcome.kind === 'result' ? outcome.match.split('@')[0] : outcome.kind));
+      expect(earlyThreads).toEqual(['0', '0']);
+      await pool.ready(10_000);
+      const later = await Promise.all([run(pool, 'c'), run(pool, 'd')]);
+      const starts = new Map(later.map((outcome) => (outcome.kind === 'result' ? (outcome.match.split('@') as [string, string]) : ['?', '0'])));
+      expect([...starts.keys()].sort()).toEqual(['0', '1']);
+      // Thread 1 began once thread 0 was ready (300 ms after thread 0 began), not beside it.
+      expect(Number(starts.get('1'))).toBeGreaterThanOrEqual(Number(starts.get('0')) + 250);
+      expect(Number(starts.get('1'))).toBeLessThanOrEqual(firstReadyAt + 100);
+    } finally {
+      await pool.close();
+    }
+  });
+});
 
 describe('guest worker pool under thread failures', () => {
   it('fails only the job whose thread died, replaces the thread and goes on serving', async () => {

@@ -186,9 +186,11 @@ describe('template XML', () => {
     expect(xml).toContain("<source file='/d/cms-template.qcow2'/>");
     expect(xml).not.toContain('host-passthrough');
     // Emulated RDRAND, so the guest's random pool is ready before any module loads.
-    expect(xml).toContain("<model fallback='allow'>qemu64</model><feature policy='require' name='rdrand'/>");
+    expect(xml).toContain("<model fallback='allow'>kvm64</model><topology sockets='1' dies='1' cores='2' threads='1'/><feature policy='require' name='rdrand'/>");
     expect(xml).toContain('<vcpu>2</vcpu>');
-    expect(templateDomainXml({ domainType: 'qemu', image, diskPath: null, vcpus: 1 })).toContain('<vcpu>1</vcpu>');
+    const one = templateDomainXml({ domainType: 'qemu', image, diskPath: null, vcpus: 1 });
+    expect(one).toContain('<vcpu>1</vcpu>');
+    expect(one).toContain("cores='1'");
   });
 
   it('uses KVM with the host CPU, and DHCP on a libvirt network', () => {

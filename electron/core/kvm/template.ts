@@ -50,12 +50,17 @@ function xmlEscape(text: string): string {
 export const DEFAULT_VCPUS = 2;
 
 /**
- * Emulated CPU: QEMU's default model plus RDRAND, which TCG implements. With the kernel's
- * random.trust_cpu=on (in the image's command line) the random pool is ready at once, so Node can
- * start before any module is loaded; without it Node waits for virtio-rng. check='none': nothing
- * on the host to check an emulated CPU against.
+ * Emulated CPU: QEMU's generic Intel model, kvm64, plus RDRAND, which TCG implements, with every
+ * vCPU a core of one socket. Measured boot savings: with RDRAND and the kernel's
+ * random.trust_cpu=on (in the image's command line) the random pool is ready at once, so Node
+ * starts before any module loads (without it Node waits for virtio-rng); and on an Intel family-15
+ * CPU the kernel trusts the TSC to be constant, so a second core copies the first one's delay-loop
+ * calibration instead of redoing it (~0.15 s). check='none': there is no host CPU to check an
+ * emulated one against.
  */
-const TCG_CPU = "<cpu mode='custom' match='exact' check='none'><model fallback='allow'>qemu64</model><feature policy='require' name='rdrand'/></cpu>";
+function tcgCpuXml(vcpus: number): string {
+  return `<cpu mode='custom' match='exact' check='none'><model fallback='allow'>kvm64</model><topology sockets='1' dies='1' cores='${vcpus}' threads='1'/><feature policy='require' name='rdrand'/></cpu>`;
+}
 
 /** Parses `user`, `network:NAME` or `bridge:NAME`. */
 export function parseTemplateNetwork(text: string): TemplateNetwork {
@@ -69,6 +74,7 @@ export function parseTemplateNetwork(text: string): TemplateNetwork {
 export function templateDomainXml(options: TemplateOptions): string {
   const name = options.name ?? 'cms-template';
   const network = options.network ?? { kind: 'user' };
+  const vcpus = options.vcpus ?? DEFAULT_VCPUS;
   // User-mode networking has fixed addresses; anything else hands them out by DHCP.
   const cmdline = `${options.image.cmdline} cms.net=${network.kind === 'user' ? 'static' : 'dhcp'}`;
   const iface =
@@ -92,7 +98,7 @@ export function templateDomainXml(options: TemplateOptions): string {
 ${options.uuid ? `  <uuid>${xmlEscape(options.uuid)}</uuid>\n` : ''}  <title>Cloud Management System pool template</title>
   <description>Minimal guest (Debian kernel, busybox, Node, guest server) booted directly. Members are linked clones; each gets the manager address and token on its kernel command line.</description>
   <memory unit='MiB'>${options.memoryMiB ?? 256}</memory>
-  <vcpu>${options.vcpus ?? DEFAULT_VCPUS}</vcpu>
+  <vcpu>${vcpus}</vcpu>
   <os>
     <type arch='x86_64'>hvm</type>
     <kernel>${xmlEscape(options.image.kernelPath)}</kernel>
@@ -100,7 +106,7 @@ ${options.uuid ? `  <uuid>${xmlEscape(options.uuid)}</uuid>\n` : ''}  <title>Clo
     <cmdline>${xmlEscape(cmdline)}</cmdline>
   </os>
   <features><acpi/>${options.domainType === 'qemu' ? `<tcg><tb-cache unit='MiB'>${options.tcgCacheMiB ?? 128}</tb-cache></tcg>` : ''}</features>
-  ${options.domainType === 'kvm' ? "<cpu mode='host-passthrough'/>" : TCG_CPU}
+  ${options.domainType === 'kvm' ? "<cpu mode='host-passthrough'/>" : tcgCpuXml(vcpus)}
   <clock offset='utc'/>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
