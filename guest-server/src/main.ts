@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
 
   // The worker threads start first, before the rest of the server is loaded (a lazy import: the
   // bundle evaluates it only here). Under emulation a thread takes ~0.6 s to start and the rest
-  // ~0.4 s to load; on a guest with a second vCPU the two now overlap.
+  // ~0.3 s to load; on a guest with a second vCPU the two overlap.
   const { options } = command;
   const pool = new WorkerPool({ workerFile: ownScriptPath(), workers: options.workers, hashRatePerWorker: options.hashRatePerWorker, log });
   try {
