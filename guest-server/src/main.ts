@@ -73,6 +73,10 @@ async function main(argv: string[]): Promise<void> {
     log.error('start_failed', { message: error instanceof Error ? error.message : String(error) });
     process.exit(1);
   }
+  running.firstWorkerReady.catch((error: unknown) => {
+    log.error('start_failed', { message: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  });
   if (pendingSignal) stop(running, pendingSignal);
   if (command.options.exitWithStdin) {
     // The parent is gone (even by SIGKILL): nobody is left to manage this guest, so it ends at once.

@@ -96,9 +96,9 @@ export class WorkerPool {
   }
 
   /**
-   * Resolves when the first thread has started and loaded its code, so that "listening" means a
-   * request is taken at once (the hot path is compiled by the first long search, not ahead: that
-   * cost ~2 s of a TCG guest's boot). Rejects if it is not up within timeoutMs.
+   * Resolves when the first thread has started and loaded its code (jobs submitted before wait in
+   * the queue). No warm-up: the hot path is compiled by the first long search, not ahead, which
+   * cost ~2 s of a TCG guest's boot. Rejects if it is not up within timeoutMs.
    */
   firstReady(timeoutMs = 30_000): Promise<void> {
     return withTimeout(this.firstStarted, timeoutMs, 'the first worker thread not ready');

@@ -98,7 +98,8 @@ describe('guest worker pool under thread failures', () => {
     const file = script('broken.cjs', `throw new Error('broken start-up');`);
     const log = recordingLogger();
     const pool = new WorkerPool({ workerFile: file, workers: 1, log });
-    await expect(pool.ready(1_200)).rejects.toThrow(/not ready within 1200 ms/);
+    await expect(pool.firstReady(300)).rejects.toThrow(/first worker thread not ready within 300 ms/);
+    await expect(pool.ready(900)).rejects.toThrow(/not ready within 900 ms/);
     const job = run(pool, 'never');
     await pool.close();
     expect(await job).toEqual({ kind: 'cancelled' });
