@@ -5,7 +5,6 @@
 // KB, and loading it cost about half a second of a guest's boot under TCG emulation.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-
 import { MAX_DIGITS, MAX_WORD_CHARS, MIN_DIGITS } from './protocol-limits';
 
 z.config(en());

@@ -1,6 +1,7 @@
 // The collide search's fast path against node:crypto and a naive reference: the unrolled SHA-256
-// first word, the in-place decimal counter across carries, chunked stepping, and the slow path
-// past 15 digits. Any divergence here would make the guest answer wrong matches.
+// first word, the in-place decimal counter across carries, chunked stepping, the slow path past 15
+// digits, and a fresh worker's node:crypto stretch before the fast path is built (and the hand-over
+// at its end). Any divergence here would make the guest answer wrong matches.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
