@@ -61,6 +61,11 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  function failStart(error: unknown): never {
+    log.error('start_failed', { message: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  }
+
   // The worker threads start first, before the rest of the server is loaded (a lazy import: the
   // bundle evaluates it only here). Under emulation a thread takes ~0.6 s to start and the rest
   // ~0.3 s to load; on a guest with a second vCPU the two overlap.
@@ -70,13 +75,10 @@ async function main(argv: string[]): Promise<void> {
     const { startGuestServer } = await import('./guest');
     running = await startGuestServer(options, { pool, log });
   } catch (error) {
-    log.error('start_failed', { message: error instanceof Error ? error.message : String(error) });
-    process.exit(1);
+    failStart(error);
   }
-  running.firstWorkerReady.catch((error: unknown) => {
-    log.error('start_failed', { message: error instanceof Error ? error.message : String(error) });
-    process.exit(1);
-  });
+  // A server whose first worker never starts is useless: it ends, and its init or unit restarts it.
+  running.firstWorkerReady.catch(failStart);
   if (pendingSignal) stop(running, pendingSignal);
   if (command.options.exitWithStdin) {
     // The parent is gone (even by SIGKILL): nobody is left to manage this guest, so it ends at once.
