@@ -1,13 +1,17 @@
 // The real-host layer's parts without a hypervisor: qcow2 overlays (checked by qemu-img where it
 // is installed), overlay storage and its refusals, per-member boot settings in the domain XML,
-// the template XML (validated by the pool's own clone code) and URI locality. Fast; no VMs.
+// the template XML (validated by the pool's own clone code), its firmware choice (on libvirt's
+// test driver) and URI locality. Fast; no VMs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../electron/core/clock';
+import { HypervisorConnection } from '../../electron/core/hypervisor';
 import {
   createQcow2Overlay,
+  defineTemplate,
   customizeMemberXml,
   guestManagerAddress,
   isLocalUri,
@@ -191,6 +195,25 @@ describe('template XML', () => {
     const one = templateDomainXml({ domainType: 'qemu', image, diskPath: null, vcpus: 1 });
     expect(one).toContain('<vcpu>1</vcpu>');
     expect(one).toContain("cores='1'");
+  });
+
+  it('boots by qboot where the host has it (libvirt test driver), else by QEMU\'s default firmware', async () => {
+    expect(templateDomainXml({ domainType: 'qemu', image, diskPath: null, firmwarePath: '/q/qboot.rom' })).toContain("<loader type='rom'>/q/qboot.rom</loader>");
+    expect(templateDomainXml({ domainType: 'qemu', image, diskPath: null })).not.toContain('<loader');
+    const qboot = join(dir, 'qboot.rom');
+    writeFileSync(qboot, 'rom');
+    const connection = new HypervisorConnection({ id: 'parts', uri: 'test:///default', clock: systemClock });
+    await connection.open();
+    try {
+      const found = await defineTemplate(connection, { name: 'fw-found', domainType: 'qemu', image, diskDir: dir, diskMiB: 0, qbootPaths: [join(dir, 'missing.rom'), qboot] });
+      expect(found.xml).toContain(`<loader type='rom'>${qboot}</loader>`);
+      const missing = await defineTemplate(connection, { name: 'fw-missing', domainType: 'qemu', image, diskDir: dir, diskMiB: 0, qbootPaths: [join(dir, 'missing.rom')] });
+      expect(missing.xml).not.toContain('<loader');
+      // libvirt kept it: the defined domain boots by the ROM.
+      expect(await connection.domainXml(found.uuid, { inactive: true })).toContain(qboot);
+    } finally {
+      await connection.close();
+    }
   });
 
   it('uses KVM with the host CPU, and DHCP on a libvirt network', () => {

@@ -1,8 +1,9 @@
-// The template domain of a real host: direct kernel boot of the built guest image, 256 MiB, two
-// vCPUs, user-mode networking (or a libvirt network / bridge with DHCP), ACPI for graceful
-// shutdown, RDRAND (emulated) and virtio-rng so Node does not wait for entropy, and a small scratch
-// disk so that every member gets a linked-clone overlay. It holds no manager address or token: the
-// pool writes those per member (member-boot.ts). Defining it never starts it.
+// The template domain of a real host: direct kernel boot of the built guest image (by qboot where
+// the host has it), 256 MiB, two vCPUs, user-mode networking (or a libvirt network / bridge with
+// DHCP), ACPI for graceful shutdown, RDRAND (emulated) and virtio-rng so Node does not wait for
+// entropy, and a small scratch disk so that every member gets a linked-clone overlay. It holds no
+// manager address or token: the pool writes those per member (member-boot.ts). Defining it never
+// starts it.
 import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DomainSnapshot } from '../hypervisor/types';
@@ -41,6 +42,12 @@ export interface TemplateOptions {
    * emulated member cost about 570 MiB of host memory; a smaller cache bounds that. @default 128
    */
   tcgCacheMiB?: number;
+  /**
+   * Firmware that boots the kernel, or null for QEMU's default (SeaBIOS). defineTemplate picks
+   * qboot where the host has it: a minimal firmware for direct kernel boot, it handed over to the
+   * kernel ~0.3 s sooner than SeaBIOS under emulation (medians of alternating boots).
+   */
+  firmwarePath?: string | null;
 }
 
 function xmlEscape(text: string): string {
@@ -48,6 +55,9 @@ function xmlEscape(text: string): string {
 }
 
 export const DEFAULT_VCPUS = 2;
+
+/** Where Debian's and Ubuntu's qemu-system-data put qboot; other distributions may not ship it. */
+export const QBOOT_PATHS: readonly string[] = ['/usr/share/qemu/qboot.rom'];
 
 /**
  * Emulated CPU: QEMU's generic Intel model, kvm64, plus RDRAND, which TCG implements, with every
@@ -101,7 +111,7 @@ ${options.uuid ? `  <uuid>${xmlEscape(options.uuid)}</uuid>\n` : ''}  <title>Clo
   <vcpu>${vcpus}</vcpu>
   <os>
     <type arch='x86_64'>hvm</type>
-    <kernel>${xmlEscape(options.image.kernelPath)}</kernel>
+${options.firmwarePath ? `    <loader type='rom'>${xmlEscape(options.firmwarePath)}</loader>\n` : ''}    <kernel>${xmlEscape(options.image.kernelPath)}</kernel>
     <initrd>${xmlEscape(options.image.initrdPath)}</initrd>
     <cmdline>${xmlEscape(cmdline)}</cmdline>
   </os>
@@ -137,6 +147,8 @@ export interface DefineTemplateOptions extends Omit<TemplateOptions, 'diskPath' 
   diskMiB?: number;
   /** @default 'qemu-img' */
   qemuImg?: string;
+  /** Where to look for qboot (see TemplateOptions.firmwarePath); the first that exists wins. @default QBOOT_PATHS */
+  qbootPaths?: readonly string[];
 }
 
 export interface DefinedTemplate {
@@ -153,6 +165,11 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function firstExisting(paths: readonly string[]): Promise<string | null> {
+  for (const path of paths) if (await exists(path)) return path;
+  return null;
 }
 
 /**
@@ -173,7 +190,8 @@ export async function defineTemplate(host: TemplateHost, options: DefineTemplate
     diskPath = join(diskDir, `${name}.qcow2`);
     if (!(await exists(diskPath))) await runChecked(options.qemuImg ?? 'qemu-img', ['create', '-q', '-f', 'qcow2', diskPath, `${diskMiB}M`], { timeoutMs: 30_000 });
   }
-  const xml = templateDomainXml({ ...options, name, uuid: existing?.uuid, diskPath });
+  const firmwarePath = options.firmwarePath !== undefined ? options.firmwarePath : await firstExisting(options.qbootPaths ?? QBOOT_PATHS);
+  const xml = templateDomainXml({ ...options, name, uuid: existing?.uuid, diskPath, firmwarePath });
   const uuid = await host.domainDefine(xml);
   await host.pollNow?.();
   return { uuid, name, xml, diskPath };
