@@ -24,6 +24,8 @@ export interface ManagerLinkOptions {
   load: { sample(): LoadMessage; reset(): void };
   log: Logger;
   random?: () => number;
+  /** Called when a dial attempt ends: registered, or failed (no address, refused, dropped, timed out). */
+  onDialSettled?: (registered: boolean) => void;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'registering' | 'registered' | 'waiting' | 'stopped';
@@ -53,6 +55,15 @@ export class ManagerLink {
     if (this.stateValue === 'idle') this.dial();
   }
 
+  /** Sends a heartbeat now (when registered), e.g. when the first worker thread is ready. */
+  beatNow(): void {
+    const connection = this.connection;
+    if (!connection || this.stateValue !== 'registered') return;
+    this.stopHeartbeat();
+    connection.send(this.options.load.sample());
+    this.armHeartbeat(connection);
+  }
+
   /** No more dialing; a registered connection stays open so that in-flight results still arrive. */
   stopDialing(): void {
     this.dialing = false;
@@ -77,6 +88,7 @@ export class ManagerLink {
     const address = this.options.resolveAddress();
     if (address === null) {
       log.warn('manager_unknown', { message: 'no manager address: no flag, cmdline, OEM string, fw_cfg entry or default gateway' });
+      this.options.onDialSettled?.(false);
       return this.scheduleRetry();
     }
     this.stateValue = 'connecting';
@@ -140,6 +152,7 @@ export class ManagerLink {
     this.activeSession = this.options.makeSession((message) => connection.send(message), 'manager');
     this.options.load.reset();
     this.armHeartbeat(connection);
+    this.options.onDialSettled?.(true);
   }
 
   /** Re-arms after each beat (never setInterval), so a stalled loop cannot pile beats up. */
@@ -167,6 +180,7 @@ export class ManagerLink {
     this.activeSession?.close();
     this.activeSession = null;
     this.options.log.info('manager_disconnected', { wasRegistered });
+    if (!wasRegistered) this.options.onDialSettled?.(false);
     this.scheduleRetry();
   }
 

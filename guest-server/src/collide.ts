@@ -111,6 +111,15 @@ export class CollideSearch {
     return -1;
   }
 
+  /**
+   * Like step, but always hashes with node:crypto. For the main thread's stand-in, which tries a
+   * few candidates while the threads start and must not spend ~0.3 s of an emulated guest's
+   * start-up building the fast path.
+   */
+  stepNodeCrypto(maxCandidates: number): number {
+    return this.stepNative(this.nextIndex + maxCandidates);
+  }
+
   /** Tries candidates up to (not including) `until` with node:crypto, then leaves the digit buffer at the next one. */
   private stepNative(until: number): number {
     const { value, shift } = this.target;

@@ -15,10 +15,15 @@ import { PROTOCOL_VERSION } from './protocol';
 import { GuestStats, Session, type GuestIdentity } from './session';
 
 export interface GuestRuntime {
-  /** The collide workers, started by the caller (main starts them before it loads this module); closed here on shutdown. */
+  /** The collide workers, not started yet: started here (see startGuestServer), closed here on shutdown. */
   pool: WorkerPool;
   log: Logger;
 }
+
+/** Latest the worker threads start after the server listens, whatever the first dial is doing. */
+const WORKER_START_DEFER_MAX_MS = 2_000;
+/** Pause between the first dial settling and the threads starting (see onDialSettled below). */
+const WORKER_START_AFTER_DIAL_MS = 100;
 
 export interface RunningGuest {
   readonly host: string;
@@ -54,9 +59,10 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
     makeSession,
     log,
   );
-  // Listening and dialing do not wait for a worker thread: requests queue until the first one is
-  // ready. Under emulation a thread takes ~0.6 s to start; registering with the manager meanwhile
-  // (measured on a 2-vCPU TCG guest) has it answer its first request ~0.2 s sooner.
+  // The worker threads start only once the first dial has settled (registered or failed), or
+  // once listening without a manager: under emulation a thread's ~0.6 s start-up, beside the main
+  // thread's, delayed registering by ~0.25 s (2-vCPU TCG guest). Until a thread is ready the main
+  // thread answers (the pool's stand-in), so a guest serves as soon as it has registered.
   const firstWorkerReady = pool.firstReady();
   firstWorkerReady.catch(() => {}); // the caller handles it through RunningGuest
   let address: AddressInfo;
@@ -67,13 +73,27 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
     throw error;
   }
   log.info('listening', { host: address.address, port: address.port, uuid, vcpus: options.vcpus, workers: options.workers, hashRatePerWorker: options.hashRatePerWorker });
+  let workersStarting = false;
+  const startWorkers = (after: string): void => {
+    clearTimeout(deferTimer);
+    if (workersStarting || draining) return;
+    workersStarting = true;
+    log.debug('workers_starting', { after });
+    pool.start();
+  };
+  const deferTimer = setTimeout(() => startWorkers('deadline'), WORKER_START_DEFER_MAX_MS);
+  if (options.noManager) startWorkers('listening');
 
   let link: ManagerLink | null = null;
   if (!options.noManager) {
     let lastSource: string | null = null;
+    let firstDial = true;
     const resolveAddress = (): HostPort | null => {
-      // Re-read on every dial: the gateway may only appear once DHCP is done.
-      const found = discoverManager(options.manager, options.manager ? sources : readDiscoverySources(options.paths));
+      // Re-read on every dial but the first (the sources were just read): the gateway may only
+      // appear once DHCP is done.
+      const current = options.manager || firstDial ? sources : readDiscoverySources(options.paths);
+      firstDial = false;
+      const found = discoverManager(options.manager, current);
       for (const warning of found.warnings) log.warn('manager_setting_ignored', { message: warning });
       if (found.source !== lastSource) log.info('manager_address', { source: found.source, host: found.address?.host, port: found.address?.port });
       lastSource = found.source;
@@ -89,9 +109,20 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
       makeSession,
       load: new LoadMeter(pool, stats),
       log,
+      // A little later: the manager's first request often comes right behind its `registered`,
+      // and creating a thread holds the main thread for ~80 ms under emulation (measured: first
+      // answer ~0.1 s sooner than when the threads started at once).
+      onDialSettled: (registered) => setTimeout(() => startWorkers(registered ? 'registered' : 'dial failed'), WORKER_START_AFTER_DIAL_MS),
     });
     log.info('identity', { uuid, uuidSource: uuidFound?.source ?? 'random', tokenSource: token.source });
     link.start();
+    // The manager learns at once that the guest now serves at full speed (its `ready` count): it
+    // waits for that before it parks a warm-pool member, so a resumed one needs no thread start.
+    const readyLink = link;
+    firstWorkerReady.then(
+      () => readyLink.beatNow(),
+      () => {},
+    );
   }
 
   let shutdownPromise: Promise<void> | null = null;
@@ -101,6 +132,7 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
   const shutdown = (reason: string): Promise<void> => {
     shutdownPromise ??= (async () => {
       draining = true;
+      clearTimeout(deferTimer);
       listener.stopAccepting();
       link?.stopDialing();
       // Logged after the listener closed, so a reader of this line can rely on it.

@@ -9,6 +9,8 @@ export interface LoadSource {
   /** Cumulative hashes computed. */
   hashes(): number;
   readonly workers: number;
+  /** Threads that have started and can take work now. */
+  readonly readyThreads: number;
 }
 
 export interface LoadCounters {
@@ -53,6 +55,7 @@ export class LoadMeter {
       inflight: this.counters.inflight,
       completed: this.counters.completed,
       hashRate: Math.max(0, Math.round(hashRate)),
+      ready: this.source.readyThreads,
     };
   }
 }

@@ -2,7 +2,7 @@
 // main thread it parses flags, starts the server and handles signals; started as a worker thread
 // from this same file, it runs a collide worker instead. Only this file may exit the process.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { RunningGuest } from './guest';
+import { startGuestServer, type RunningGuest } from './guest';
 import { createLogger } from './log';
 import { OptionsError, parseGuestArgs } from './options';
 import { WorkerPool } from './pool';
@@ -66,13 +66,10 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
 
-  // The worker threads start first, before the rest of the server is loaded (a lazy import: the
-  // bundle evaluates it only here). Under emulation a thread takes ~0.6 s to start and the rest
-  // ~0.3 s to load; on a guest with a second vCPU the two overlap.
+  // The server starts the pool's threads once it has registered (see startGuestServer).
   const { options } = command;
   const pool = new WorkerPool({ workerFile: ownScriptPath(), workers: options.workers, hashRatePerWorker: options.hashRatePerWorker, log });
   try {
-    const { startGuestServer } = await import('./guest');
     running = await startGuestServer(options, { pool, log });
   } catch (error) {
     failStart(error);

@@ -1,8 +1,11 @@
-// The worker pool: one thread per vCPU running collide searches, a FIFO queue in front of them,
-// cancellation, and the busy-time and hash counters the heartbeat reports. It knows nothing of
-// sockets or the protocol; a failed worker fails only its current job and is replaced.
+// The worker pool: one thread per vCPU running collide searches, a FIFO queue in front of them, a
+// main-thread stand-in while no thread is ready, cancellation, and the busy-time and hash counters
+// the heartbeat reports. It knows nothing of sockets or the protocol; a failed worker fails only
+// its current job and is replaced.
 import { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from './log';
+import { Pacer } from './pacer';
+import { runStandIn, type StandInEnd, type StandInRun } from './stand-in';
 import { WORKER_ROLE, type CollideWorkerInit, type WorkerJobMessage, type WorkerReply } from './worker-messages';
 
 /** Replaced at build time with the worker bundle's source; undefined when running from sources. */
@@ -29,7 +32,7 @@ export interface WorkerPoolOptions {
   workerFile: string;
   /** Number of worker threads. */
   workers: number;
-  /** Cap on each worker's hashes per second; 0 means unlimited. @default 0 */
+  /** Cap on each worker's hashes per second (and the stand-in's); 0 means unlimited. @default 0 */
   hashRatePerWorker?: number;
   log?: Logger;
 }
@@ -40,6 +43,16 @@ interface PendingJob {
   onDone: (outcome: JobOutcome) => void;
   cancelled: boolean;
   slot: Slot | null;
+  /** Candidates the stand-in already tried, and the ms it spent on them (a thread goes on from there). */
+  startAt: number;
+  priorMs: number;
+}
+
+/** The job the main thread is running while no thread is ready. */
+interface StandInJob {
+  pending: PendingJob;
+  run: StandInRun;
+  startedMs: number;
 }
 
 interface Slot {
@@ -73,8 +86,13 @@ export class WorkerPool {
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private finishedBusyMs = 0;
   private closed = false;
+  private started = false;
   /** Resolves once the first thread is ready and the others have been started. */
   private readonly firstStarted: Promise<void>;
+  private markFirstStarted: () => void = () => {};
+  private standIn: StandInJob | null = null;
+  private readonly standInPacer: Pacer;
+  private standInHashes = 0;
 
   constructor(private readonly options: WorkerPoolOptions) {
     if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
@@ -84,20 +102,30 @@ export class WorkerPool {
     this.control = new Int32Array(this.controlBuffer);
     this.counters = new BigInt64Array(this.countersBuffer);
     this.startFailures = new Array<number>(options.workers).fill(0);
-    // The first thread starts alone and the others once it is ready: threads starting together
-    // share the vCPUs with each other and with the main thread's own start-up, and under emulation
-    // (two vCPUs, TCG) the first one alone was ready ~0.15 s sooner. Jobs go to ready threads only.
+    this.standInPacer = new Pacer(options.hashRatePerWorker ?? 0);
+    this.firstStarted = new Promise<void>((resolve) => (this.markFirstStarted = resolve));
+  }
+
+  /**
+   * Starts the threads; until then (and whenever no thread is ready) the main thread stands in.
+   * The first thread starts alone and the others once it is ready: threads starting together
+   * share the vCPUs with each other and with the main thread, and under emulation (two vCPUs, TCG)
+   * the first one alone was ready ~0.15 s sooner. Idempotent.
+   */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
     const first = this.spawn(0);
     this.slots.push(first);
-    this.firstStarted = first.ready.then(() => {
-      if (this.closed) return;
-      for (let index = 1; index < options.workers; index++) this.slots.push(this.spawn(index));
+    void first.ready.then(() => {
+      if (!this.closed) for (let index = 1; index < this.options.workers; index++) this.slots.push(this.spawn(index));
+      this.markFirstStarted();
     });
   }
 
   /**
-   * Resolves when the first thread has started and loaded its code (jobs submitted before wait in
-   * the queue). No warm-up: the hot path is compiled by the first long search, not ahead, which
+   * Resolves when the first thread has started and loaded its code (jobs submitted before run on
+   * the main thread's stand-in, or wait in the queue). No warm-up: the hot path is compiled by the first long search, not ahead, which
    * cost ~2 s of a TCG guest's boot. Rejects if it is not up within timeoutMs.
    */
   firstReady(timeoutMs = 30_000): Promise<void> {
@@ -114,19 +142,24 @@ export class WorkerPool {
     return this.options.workers;
   }
 
+  /** Threads that have started and can take work now. */
+  get readyThreads(): number {
+    return this.slots.filter((slot) => slot.isReady && !slot.dead).length;
+  }
+
   /** Jobs waiting for a worker. */
   get queued(): number {
     return this.queue.length;
   }
 
-  /** Jobs a worker is running now. */
+  /** Jobs a worker (or the stand-in) is running now. */
   get running(): number {
-    return this.slots.filter((slot) => slot.current !== null).length;
+    return this.slots.filter((slot) => slot.current !== null).length + (this.standIn ? 1 : 0);
   }
 
   /** Queues a job; `onDone` runs exactly once, never synchronously from inside submit(). */
   submit(job: CollideJob, onDone: (outcome: JobOutcome) => void): JobHandle {
-    const pending: PendingJob = { seq: this.nextSeq++, job, onDone, cancelled: false, slot: null };
+    const pending: PendingJob = { seq: this.nextSeq++, job, onDone, cancelled: false, slot: null, startAt: 0, priorMs: 0 };
     if (this.closed) {
       queueMicrotask(() => onDone({ kind: 'failed', message: 'worker pool is closed' }));
       return { cancel: () => {} };
@@ -136,16 +169,17 @@ export class WorkerPool {
     return { cancel: () => this.cancel(pending) };
   }
 
-  /** Total ms the workers have held a job since start, including the running jobs up to nowMs. */
+  /** Total ms the workers (and the stand-in) have held a job since start, including the running jobs up to nowMs. */
   busyMs(nowMs: number = performance.now()): number {
     let total = this.finishedBusyMs;
     for (const slot of this.slots) if (slot.current) total += nowMs - slot.startedMs;
+    if (this.standIn) total += nowMs - this.standIn.startedMs;
     return total;
   }
 
-  /** Hashes computed by all workers since start. */
+  /** Hashes computed by all workers and the stand-in since start. */
   hashes(): number {
-    let total = 0;
+    let total = this.standInHashes;
     for (let index = 0; index < this.counters.length; index++) total += Number(Atomics.load(this.counters, index));
     return total;
   }
@@ -157,6 +191,10 @@ export class WorkerPool {
     for (const timer of this.restartTimers) clearTimeout(timer);
     this.restartTimers.clear();
     for (const pending of this.queue.splice(0)) pending.onDone({ kind: 'cancelled' });
+    const standIn = this.standIn;
+    this.standIn = null;
+    standIn?.run.abandon();
+    standIn?.pending.onDone({ kind: 'cancelled' });
     const running = this.slots.flatMap((slot) => (slot.current ? [slot.current] : []));
     for (const slot of this.slots) slot.current = null;
     for (const pending of running) pending.onDone({ kind: 'cancelled' });
@@ -195,7 +233,7 @@ export class WorkerPool {
     const pending = slot.current;
     if (!pending || pending.seq !== reply.seq) return;
     this.finish(slot);
-    if (reply.kind === 'result') pending.onDone({ kind: 'result', match: reply.match, attempts: reply.attempts, ms: reply.ms });
+    if (reply.kind === 'result') pending.onDone({ kind: 'result', match: reply.match, attempts: reply.attempts, ms: roundMs(pending.priorMs + reply.ms) });
     else if (reply.kind === 'cancelled') pending.onDone({ kind: 'cancelled' });
     else pending.onDone({ kind: 'failed', message: reply.message });
     this.dispatch();
@@ -256,19 +294,58 @@ export class WorkerPool {
     }
   }
 
+  private hasReadyThread(): boolean {
+    return this.readyThreads > 0;
+  }
+
   private dispatch(): void {
     if (this.closed) return;
     for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
       if (slot.current || slot.dead || !slot.isReady) continue;
-      const pending = this.queue.shift();
-      if (!pending) return;
+      const pending = this.queue.shift() as PendingJob;
       slot.current = pending;
       slot.startedMs = performance.now();
       pending.slot = slot;
-      const message: WorkerJobMessage = { seq: pending.seq, word: pending.job.word, digits: pending.job.digits };
+      const message: WorkerJobMessage = { seq: pending.seq, word: pending.job.word, digits: pending.job.digits, startAt: pending.startAt };
       slot.worker.postMessage(message);
     }
+    if (this.queue.length > 0 && !this.standIn && !this.hasReadyThread()) this.runOnMainThread(this.queue.shift() as PendingJob);
   }
+
+  /** Runs one job on the main thread until it is found, cancelled, or a thread is ready to take it over. */
+  private runOnMainThread(pending: PendingJob): void {
+    const job = { word: pending.job.word, digits: pending.job.digits, startAt: pending.startAt };
+    const startedMs = performance.now();
+    const run = runStandIn(job, this.standInPacer, {
+      shouldStop: () => pending.cancelled || this.hasReadyThread(),
+      onHashes: (count) => (this.standInHashes += count),
+      onEnd: (end) => this.onStandInEnd(pending, startedMs, end),
+    });
+    this.standIn = { pending, run, startedMs };
+  }
+
+  private onStandInEnd(pending: PendingJob, startedMs: number, end: StandInEnd): void {
+    if (this.standIn?.pending !== pending) return;
+    this.standIn = null;
+    const nowMs = performance.now();
+    this.finishedBusyMs += nowMs - startedMs;
+    const ms = pending.priorMs + (nowMs - startedMs);
+    if (end.kind === 'found') pending.onDone({ kind: 'result', match: String(end.index), attempts: end.index + 1, ms: roundMs(ms) });
+    else if (end.kind === 'failed') pending.onDone({ kind: 'failed', message: end.message });
+    else if (pending.cancelled) pending.onDone({ kind: 'cancelled' });
+    else {
+      // A thread is ready: it goes on from the next candidate, at the head of the queue.
+      pending.startAt = end.tried;
+      pending.priorMs = ms;
+      this.queue.unshift(pending);
+    }
+    this.dispatch();
+  }
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 function withTimeout(promise: Promise<void>, timeoutMs: number, what: string): Promise<void> {

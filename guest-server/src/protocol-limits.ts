@@ -1,5 +1,5 @@
-// The guest protocol's version and size limits, apart from its zod schemas (protocol.ts) so that
-// the guest server can parse its flags and start its worker threads before zod has even loaded.
+// The guest protocol's version and size limits, apart from its zod schemas (protocol.ts): the flag
+// parser needs these numbers, not the schemas.
 /** Protocol version the guest reports in `register` and `hello`. */
 export const PROTOCOL_VERSION = '1';
 

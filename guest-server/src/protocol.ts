@@ -94,6 +94,8 @@ export const loadMessageSchema = z.object({
   completed: z.int().check(z.nonnegative()),
   /** Hashes computed over the last interval, per second. */
   hashRate: z.optional(z.number().check(z.nonnegative())),
+  /** Worker threads ready to take work. Until one is, the guest answers on its main thread, slower. */
+  ready: z.optional(z.int().check(z.nonnegative())),
 });
 
 /** Everything a manager may receive from a guest on the agent connection. */

@@ -1,6 +1,6 @@
 // What the worker pool and a collide worker thread say to each other: the start-up data and the
-// job and reply messages. Kept apart from the worker's code, which loads node:crypto, so that the
-// main thread can start its workers before it loads anything heavy.
+// job and reply messages. Kept apart from the worker's code, which the main thread never runs:
+// the pool and the entry point need only these shapes and the role marker.
 /** Marks workerData of a collide worker, so the one bundled file knows which role to play. */
 export const WORKER_ROLE = 'cms-collide-worker';
 
@@ -21,6 +21,8 @@ export interface WorkerJobMessage {
   seq: number;
   word: string;
   digits: number;
+  /** First candidate to try: above 0 when the main thread's stand-in began the search. */
+  startAt: number;
 }
 
 export type WorkerReply =

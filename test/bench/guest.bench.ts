@@ -32,6 +32,7 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 async function poolHashRate(workers: number, durationMs: number): Promise<number> {
   const pool = new WorkerPool({ workerFile: ensureGuestBuilt(), workers });
   try {
+    pool.start();
     await pool.ready();
     let stopping = false;
     let serial = 0;

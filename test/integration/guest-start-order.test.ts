@@ -1,8 +1,9 @@
-// The guest server's start order, with a scripted worker thread that takes 600 ms to start: the
-// server registers with its manager before the thread is ready (under emulation that overlaps the
-// thread's start-up), a request sent at once waits in the queue and is answered once the thread is
-// ready, and firstWorkerReady tells the caller when that happened.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The guest server's start order, with a scripted worker thread that takes 600 ms to start and
+// notes when it began: the server registers before any thread starts (under emulation a thread's
+// start-up beside the main thread's delayed registering), answers its first request at once from
+// the main thread's stand-in, starts the thread only once registered, tells the manager at once
+// when it is ready (a heartbeat with its `ready` count, ahead of the period), then serves from it.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,17 +13,20 @@ import { silentLogger } from '../../guest-server/src/log';
 import { parseGuestArgs } from '../../guest-server/src/options';
 import { WorkerPool } from '../../guest-server/src/pool';
 import { NdjsonPeer } from '../support/guest-client';
+import { referenceCollide } from '../support/guest-reference';
 
 const WORKER_START_MS = 600;
 const dir = mkdtempSync(join(tmpdir(), 'cms-start-order-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('guest server start order', () => {
-  it('registers before its first worker thread is ready and answers queued work once it is', async () => {
+  it('registers before starting its threads, answers from the main thread until one is ready, then from it', async () => {
     const workerFile = join(dir, 'slow-worker.cjs');
+    const startedFile = join(dir, 'thread-started');
     writeFileSync(
       workerFile,
       `const { parentPort } = require('node:worker_threads');
+       require('node:fs').writeFileSync(${JSON.stringify(startedFile)}, String(Date.now()));
        setTimeout(() => parentPort.postMessage({ seq: 0, kind: 'ready' }), ${WORKER_START_MS});
        parentPort.on('message', (job) => parentPort.postMessage({ seq: job.seq, kind: 'result', match: 'm-' + job.word, attempts: 1, ms: 0 }));`,
     );
@@ -36,10 +40,9 @@ describe('guest server start order', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
-    const command = parseGuestArgs(['--manager', `127.0.0.1:${port}`, '--uuid', 'start-order-1', '--token', 'tok', '--listen', '127.0.0.1:0', '--workers', '1', '--vcpus', '1']);
+    const command = parseGuestArgs(['--manager', `127.0.0.1:${port}`, '--uuid', 'start-order-1', '--token', 'tok', '--listen', '127.0.0.1:0', '--workers', '1', '--vcpus', '1', '--heartbeat-ms', '5000']);
     if (command.kind !== 'run') throw new Error('expected a run command');
 
-    const startedAt = Date.now();
     const pool = new WorkerPool({ workerFile, workers: 1 });
     const guest = await startGuestServer(command.options, { pool, log: silentLogger });
     let workerReadyAt = 0;
@@ -47,17 +50,28 @@ describe('guest server start order', () => {
     try {
       const peer = await connected;
       const register = await peer.next((message) => message.t === 'register', 5_000);
-      const registeredAfterMs = Date.now() - startedAt;
       expect(register).toMatchObject({ uuid: 'start-order-1', token: 'tok' });
-      expect(registeredAfterMs).toBeLessThan(WORKER_START_MS - 100);
+      // Give a thread every chance to have started early: none has.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(existsSync(startedFile)).toBe(false);
+
+      const registeredAt = Date.now();
+      peer.send({ t: 'registered' });
+      peer.send({ t: 'collide', id: 1, word: 'first', digits: 2 });
+      const first = await peer.next((message) => message.t === 'result' && message.id === 1, 5_000);
+      // A real answer, worked out on the main thread while the thread is still starting.
+      expect(first).toMatchObject(referenceCollide('first', 2));
       expect(workerReadyAt).toBe(0);
 
-      peer.send({ t: 'registered' });
-      peer.send({ t: 'collide', id: 1, word: 'w', digits: 1 });
-      const answer = await peer.next((message) => message.t === 'result', 5_000);
-      expect(answer).toMatchObject({ id: 1, match: 'm-w' });
       await guest.firstWorkerReady;
-      expect(workerReadyAt - startedAt).toBeGreaterThanOrEqual(WORKER_START_MS - 50);
+      const beat = await peer.next((message) => message.t === 'load', 1_000);
+      expect(beat).toMatchObject({ ready: 1 });
+      expect(Date.now() - workerReadyAt).toBeLessThan(1_000);
+      const threadStartedAt = Number(readFileSync(startedFile, 'utf8'));
+      expect(threadStartedAt).toBeGreaterThanOrEqual(registeredAt);
+      expect(workerReadyAt - threadStartedAt).toBeGreaterThanOrEqual(WORKER_START_MS - 50);
+      peer.send({ t: 'collide', id: 2, word: 'second', digits: 2 });
+      expect(await peer.next((message) => message.t === 'result' && message.id === 2, 5_000)).toMatchObject({ match: 'm-second' });
     } finally {
       await guest.shutdown('test over');
       for (const peer of peers) await peer.close();

@@ -1,7 +1,8 @@
 // The collide search's fast path against node:crypto and a naive reference: the unrolled SHA-256
 // first word, the in-place decimal counter across carries, chunked stepping, the slow path past 15
-// digits, and a fresh worker's node:crypto stretch before the fast path is built (and the hand-over
-// at its end). Any divergence here would make the guest answer wrong matches.
+// digits, a fresh worker's node:crypto stretch before the fast path is built (and the hand-over at
+// its end), and the stand-in's node:crypto-only stepping. Any divergence here would make the guest
+// answer wrong matches.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
@@ -176,5 +177,30 @@ describe('CollideSearch in a fresh worker, before the fast path is built', () =>
     expect(fresh.isBuilt()).toBe(false);
     expect(search.step(10)).toBe(NATIVE_LIMIT + 3);
     expect(fresh.isBuilt()).toBe(true);
+  });
+});
+
+describe('CollideSearch.stepNodeCrypto (the main thread stand-in)', () => {
+  it('finds the same match past the threshold, in any batches, and never builds the fast path', async () => {
+    vi.resetModules();
+    const collide = await import('../../guest-server/src/collide');
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].filter((word) => referenceCollide(word, 3).attempts > NATIVE_LIMIT);
+    expect(words.length).toBeGreaterThan(1);
+    for (const [n, word] of words.entries()) {
+      const search = new collide.CollideSearch(word, 3);
+      let found = -1;
+      while (found < 0) found = search.stepNodeCrypto(7 + 31 * n);
+      expect(found, word).toBe(referenceCollide(word, 3).attempts - 1);
+      // Handing over mid-way: a search resumed where the stand-in stopped agrees too.
+      const resumed = new collide.CollideSearch(word, 3, Math.floor(found / 2));
+      expect(resumed.step(1 << 20)).toBe(found);
+    }
+    vi.resetModules();
+    const fresh = await import('../../guest-server/src/collide');
+    const freshPrefix = await import('../../guest-server/src/sha256-prefix');
+    const search = new fresh.CollideSearch(words[0] as string, 3);
+    while (search.stepNodeCrypto(100) < 0);
+    expect(search.tried).toBeGreaterThanOrEqual(NATIVE_LIMIT);
+    expect(freshPrefix.isSha256FirstWordFunctionBuilt()).toBe(false);
   });
 });

@@ -31,12 +31,12 @@ describe('LoadMeter', () => {
     let nowMs = 0;
     const source = { busy: 0, hashes: 0 };
     const counters = { inflight: 3, completed: 10 };
-    const meter = new LoadMeter({ workers: 2, busyMs: () => source.busy, hashes: () => source.hashes }, counters, () => nowMs);
+    const meter = new LoadMeter({ workers: 2, busyMs: () => source.busy, hashes: () => source.hashes, readyThreads: 1 }, counters, () => nowMs);
     nowMs = 1000;
     source.busy = 1500; // 1.5 worker-seconds of 2 available
     source.hashes = 4_000_000;
     const first = meter.sample();
-    expect(loadMessageSchema.parse(first)).toEqual({ t: 'load', busy: 0.75, inflight: 3, completed: 10, hashRate: 4_000_000 });
+    expect(loadMessageSchema.parse(first)).toEqual({ t: 'load', busy: 0.75, inflight: 3, completed: 10, hashRate: 4_000_000, ready: 1 });
     nowMs = 1500;
     source.busy = 1500;
     expect(meter.sample()).toMatchObject({ busy: 0, hashRate: 0 });
@@ -48,7 +48,7 @@ describe('LoadMeter', () => {
   it('reset() starts a fresh interval', () => {
     let nowMs = 0;
     let busy = 0;
-    const meter = new LoadMeter({ workers: 1, busyMs: () => busy, hashes: () => 0 }, { inflight: 0, completed: 0 }, () => nowMs);
+    const meter = new LoadMeter({ workers: 1, busyMs: () => busy, hashes: () => 0, readyThreads: 0 }, { inflight: 0, completed: 0 }, () => nowMs);
     nowMs = 10_000;
     busy = 10_000;
     meter.reset();
