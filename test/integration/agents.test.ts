@@ -188,6 +188,38 @@ describe('Agent requests', () => {
     expect((await rejectionOf(agent.collide('c', 1, 1000))).code).toBe('closed');
   });
 
+  it('tells when the guest reports a ready worker thread; a guest that reports none counts at its first beat', async () => {
+    const { server: s, port } = await startServer();
+    const { guest: g, agent } = await registeredGuest(s, port, { heartbeatMs: 100 });
+    const sendLoad = (ready: number): void => g.send({ t: 'load', busy: 0, inflight: 0, completed: 0, ready });
+    g.set({ heartbeats: false });
+    sendLoad(0);
+    await waitUntil(() => agent.lastLoad?.ready === 0, 2000, 'a beat with no thread ready');
+    let readyAt = 0;
+    const ready = agent.whenThreadsReady(5000).then(() => (readyAt = performance.now()));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readyAt).toBe(0);
+    const sentAt = performance.now();
+    sendLoad(2);
+    await ready;
+    expect(readyAt).toBeGreaterThanOrEqual(sentAt);
+    // Already ready: resolves at once.
+    await agent.whenThreadsReady(10);
+    // Not ready in time: timeout; ejected meanwhile: closed.
+    sendLoad(0);
+    await waitUntil(() => agent.lastLoad?.ready === 0, 2000, 'a beat with no thread ready again');
+    expect((await rejectionOf(agent.whenThreadsReady(100))).code).toBe('timeout');
+    const closing = agent.whenThreadsReady(5000);
+    agent.eject();
+    expect((await rejectionOf(closing)).code).toBe('closed');
+
+    // An older guest without the field: ready at its first heartbeat.
+    const { agent: old } = await registeredGuest(s, port, { uuid: UUID_B, heartbeatMs: 100 });
+    await old.whenThreadsReady(2000);
+    expect(old.lastLoad).not.toBeNull();
+    expect(old.lastLoad?.ready).toBeUndefined();
+  });
+
   it('heartbeat loss ejects within about 2 s (default timeout)', async () => {
     const { server: s, port } = await startServer();
     const { guest: g, agent } = await registeredGuest(s, port, { heartbeatMs: 1000 });

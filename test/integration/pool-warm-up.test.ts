@@ -1,6 +1,7 @@
 // The warm pool's warm-up request, on libvirt's real test driver: a freshly registered warm member
-// answers one tiny collide before it is paused, and one that cannot answer is failed and replaced
-// instead of being parked. Agents are stand-ins so that the test can make the answer fail.
+// is parked only once it reports a ready worker thread and has answered one tiny collide, and one
+// that cannot answer is failed and replaced instead of being parked. Agents are stand-ins so that
+// the test can hold the thread back or make the answer fail.
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../electron/core/clock';
 import { HypervisorConnection } from '../../electron/core/hypervisor';
@@ -17,10 +18,18 @@ class StandInAgent implements PoolAgent {
   readonly registeredAtMs = 0;
   readonly lastLoad = null;
   readonly requests: Array<{ word: string; digits: number }> = [];
+  markThreadsReady: () => void = () => {};
+  private readonly threadsReady = new Promise<void>((resolve) => (this.markThreadsReady = resolve));
   constructor(
     readonly uuid: string,
     private readonly answers: boolean,
-  ) {}
+    threadsReadyAtOnce: boolean,
+  ) {
+    if (threadsReadyAtOnce) this.markThreadsReady();
+  }
+  whenThreadsReady(): Promise<void> {
+    return this.threadsReady;
+  }
   eject(): void {}
   setHeartbeatExempt(): void {}
   async collide(word: string, digits: number): Promise<unknown> {
@@ -35,7 +44,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function warmPool(answers: (uuid: string) => boolean): Promise<{ pool: Pool; conn: HypervisorConnection; events: PoolEvent[]; agents: Map<string, StandInAgent> }> {
+async function warmPool(answers: (uuid: string) => boolean, threadsReadyAtOnce = true): Promise<{ pool: Pool; conn: HypervisorConnection; events: PoolEvent[]; agents: Map<string, StandInAgent> }> {
   const conn = new HypervisorConnection({ id: 'sandbox', uri: sandboxUri(), clock: systemClock, pollIntervalMs: 250 });
   await conn.open();
   const agents = new Map<string, StandInAgent>();
@@ -52,7 +61,7 @@ async function warmPool(answers: (uuid: string) => boolean): Promise<{ pool: Poo
       events.push(event);
       // The "guest" registers as soon as its domain runs.
       if (event.type === 'member_started') {
-        agents.set(event.member.uuid, new StandInAgent(event.member.uuid, answers(event.member.uuid)));
+        agents.set(event.member.uuid, new StandInAgent(event.member.uuid, answers(event.member.uuid), threadsReadyAtOnce));
         pool.noteRegistered(event.member.uuid, '127.0.0.1:1');
       }
     },
@@ -72,6 +81,20 @@ describe('warm-pool warm-up request', () => {
     const warm = events.find((event) => event.type === 'member_warm');
     const uuid = warm?.type === 'member_warm' ? warm.member.uuid : '';
     expect(agents.get(uuid)?.requests).toEqual([{ word: `warm-up-${uuid}`, digits: 1 }]);
+    expect((await conn.domainLookup(uuid))?.state).toBe('paused');
+  });
+
+  it('waits for the member to report a ready worker thread before the warm-up and the pause', async () => {
+    const { pool, conn, agents } = await warmPool(() => true, false);
+    await waitFor(() => agents.size === 1, 10_000, 'a warm member to register');
+    const [uuid, agent] = [...agents.entries()][0] as [string, StandInAgent];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(agent.requests).toEqual([]);
+    expect((await conn.domainLookup(uuid))?.state).toBe('running');
+    expect(pool.status().counts.warm).toBe(0);
+    agent.markThreadsReady();
+    await waitFor(() => pool.status().counts.warm === 1, 10_000, 'the member to be parked');
+    expect(agent.requests).toEqual([{ word: `warm-up-${uuid}`, digits: 1 }]);
     expect((await conn.domainLookup(uuid))?.state).toBe('paused');
   });
 

@@ -83,6 +83,17 @@ interface PendingRequest {
   reject(error: AgentRequestError): void;
 }
 
+interface ReadyWaiter {
+  timer: TimerHandle;
+  resolve(): void;
+  reject(error: AgentRequestError): void;
+}
+
+/** A guest's threads are ready when its heartbeat says so, or when it does not report them at all. */
+function threadsReady(load: LoadMessage | null): boolean {
+  return load !== null && (load.ready === undefined || load.ready > 0);
+}
+
 export class Agent {
   readonly uuid: string;
   readonly hostname: string;
@@ -110,6 +121,7 @@ export class Agent {
   private readonly lateAnswerGraceMs: number;
   private readonly log: Logger;
   private readonly pending = new Map<RequestId, PendingRequest>();
+  private readonly readyWaiters = new Set<ReadyWaiter>();
   /** Ids whose late-answer grace ran out, oldest first (bounded by FORGOTTEN_IDS_KEPT). */
   private readonly forgotten = new Set<RequestId>();
   private nextId = 1;
@@ -189,6 +201,7 @@ export class Agent {
       this.clock.clearTimeout(request.timer);
       if (!request.timedOut) request.reject(new AgentRequestError('closed', `agent ${this.uuid} ejected (${reason})`));
     }
+    this.settleReadyWaiters(new AgentRequestError('closed', `agent ${this.uuid} ejected (${reason})`));
     this.hooks.onEjected(this, reason, detail);
   }
 
@@ -208,12 +221,44 @@ export class Agent {
 
   // ---- called by the server for each message on the connection
 
+  /**
+   * Resolves once the guest reports a worker thread ready (a guest that does not report threads
+   * counts as ready at its first heartbeat). Until then it answers on its main thread, slower.
+   * Rejects with 'timeout' after timeoutMs, or 'closed' if the agent is ejected first.
+   */
+  whenThreadsReady(timeoutMs: number): Promise<void> {
+    if (this.ejectedReason !== null) return Promise.reject(new AgentRequestError('closed', `agent ${this.uuid} is ejected (${this.ejectedReason})`));
+    if (threadsReady(this.lastLoad)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: ReadyWaiter = {
+        resolve,
+        reject,
+        timer: this.clock.setTimeout(() => {
+          this.readyWaiters.delete(waiter);
+          reject(new AgentRequestError('timeout', `agent ${this.uuid}: no worker thread ready within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.readyWaiters.add(waiter);
+    });
+  }
+
   /** @internal A heartbeat from the guest. */
   handleLoad(load: LoadMessage): void {
     if (this.ejectedReason !== null) return;
     this.lastLoad = load;
     this.lastHeartbeatAtMs = this.clock.nowMs();
+    if (threadsReady(load)) this.settleReadyWaiters(null);
     this.hooks.onLoad(this, load);
+  }
+
+  private settleReadyWaiters(error: AgentRequestError | null): void {
+    const waiters = [...this.readyWaiters];
+    this.readyWaiters.clear();
+    for (const waiter of waiters) {
+      this.clock.clearTimeout(waiter.timer);
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
   }
 
   /** @internal An answer (result, pong, hello or error) from the guest. */

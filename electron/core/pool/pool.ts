@@ -40,7 +40,7 @@ export interface PoolOptions {
   chooseVictims?: (members: PoolMember[], count: number) => string[];
 }
 
-/** How long a warm-pool member may take to answer its one warm-up request before it is replaced. */
+/** How long a warm-pool member may take to report a ready worker thread, and then to answer its one warm-up request, before it is replaced. */
 const WARM_UP_TIMEOUT_MS = 10_000;
 const ALL_PHASES: MemberPhase[] = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'draining', 'stopping', 'failed'];
 
@@ -521,9 +521,11 @@ export class Pool {
     this.busy.add(member.uuid);
     try {
       const agent = this.agents.agent(member.uuid);
-      // One tiny request first: a guest's first request compiles its whole request path (150–200 ms
-      // under TCG), which would otherwise land on the first request after the resume.
+      // First its worker threads, then one tiny request: a guest answers on its main thread until
+      // a thread is ready, and its first request compiles the whole request path (150–200 ms
+      // under TCG). Parked earlier, a member would do either only after its resume.
       try {
+        await agent?.whenThreadsReady?.(WARM_UP_TIMEOUT_MS);
         await agent?.collide?.(`warm-up-${member.uuid}`, 1, WARM_UP_TIMEOUT_MS);
       } catch (error) {
         this.onEvent({ type: 'action_failed', member: { ...member }, action: 'warm-up request', message: errorMessage(error) });

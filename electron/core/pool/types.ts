@@ -30,6 +30,8 @@ export interface PoolAgent {
   setHeartbeatExempt?(exempt: boolean): void;
   /** One collide request; the pool sends a tiny one before parking a warm member. */
   collide?(word: string, digits: number, timeoutMs: number): Promise<unknown>;
+  /** Resolves once the guest reports a worker thread ready; the pool waits for it before parking. */
+  whenThreadsReady?(timeoutMs: number): Promise<void>;
 }
 
 /** Where the pool finds registered guests. */
