@@ -27,7 +27,8 @@ MODULE_DIRS=(drivers/virtio drivers/char/hw_random drivers/net drivers/block net
 # blacklisted initcalls set up tracing and a KDF self-test, rcu_expedited shortens the grace periods
 # boot waits for; none of it is something the guest uses. No keyboard, one serial port, no audit.
 # random.trust_cpu=on: the random pool is ready at once where the (emulated) CPU has RDRAND.
-CMDLINE_BASE='console=ttyS0 rootfstype=ramfs quiet loglevel=3 panic=-1 mitigations=off tsc=reliable no_timer_check random.trust_cpu=on cryptomgr.notests initcall_blacklist=init_kprobe_trace,crypto_kdf108_init,init_blk_tracer rcupdate.rcu_expedited=1 i8042.noaux i8042.nokbd 8250.nr_uarts=1 nowatchdog audit=0'
+# ipv6.disable=1: the guest speaks IPv4 only, and IPv6's set-up waited for the initramfs unpack.
+CMDLINE_BASE='console=ttyS0 rootfstype=ramfs quiet loglevel=3 panic=-1 mitigations=off tsc=reliable no_timer_check random.trust_cpu=on cryptomgr.notests initcall_blacklist=init_kprobe_trace,crypto_kdf108_init,init_blk_tracer rcupdate.rcu_expedited=1 i8042.noaux i8042.nokbd 8250.nr_uarts=1 nowatchdog audit=0 ipv6.disable=1'
 
 say() { echo "build-image: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -77,7 +78,7 @@ KEY=$(
     echo "node $NODE_SHA"
     echo "modules ${WANTED_MODULES[*]}"
     echo "cmdline $CMDLINE_BASE"
-    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
+    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/fstab" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
   } | sha256sum | cut -d' ' -f1
 )
 MANIFEST=$OUT/manifest.json
@@ -192,6 +193,7 @@ done < <(ldd "$NODE_BIN" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print
 CMS_GUEST_JS=$GUEST_JS sh "$ROOT/guest-server/install.sh" "$TREE" >&2
 
 install -m 0755 "$HERE/init" "$TREE/init"
+install -m 0644 "$HERE/fstab" "$TREE/etc/fstab"
 install -m 0755 "$HERE/udhcpc.script" "$TREE/etc/cms/udhcpc.script"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$TREE/etc/passwd"
 printf 'root:x:0:\n' >"$TREE/etc/group"
@@ -209,6 +211,7 @@ PROBE=$WORK/probe
 mkdir -p "$PROBE"/{bin,proc,sys,dev,tmp,run,var/log,etc/cms}
 cp -a "$TREE"/bin/. "$PROBE/bin/"
 install -m 0755 "$HERE/init" "$PROBE/init"
+install -m 0644 "$HERE/fstab" "$PROBE/etc/fstab"
 : >"$PROBE/etc/cms/modules"
 make_initramfs "$PROBE" "$WORK/probe-initramfs.lz4"
 
