@@ -61,7 +61,7 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
   );
   // The worker threads start only once the first dial has settled (registered or failed), or
   // once listening without a manager: under emulation a thread's ~0.6 s start-up, beside the main
-  // thread's, delayed registering by ~0.25 s (2-vCPU TCG guest). Until a thread is ready the main
+  // thread's, delayed registering by ~0.17 s (2-vCPU TCG guest). Until a thread is ready the main
   // thread answers (the pool's stand-in), so a guest serves as soon as it has registered.
   const firstWorkerReady = pool.firstReady();
   firstWorkerReady.catch(() => {}); // the caller handles it through RunningGuest

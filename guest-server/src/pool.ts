@@ -125,8 +125,9 @@ export class WorkerPool {
 
   /**
    * Resolves when the first thread has started and loaded its code (jobs submitted before run on
-   * the main thread's stand-in, or wait in the queue). No warm-up: the hot path is compiled by the first long search, not ahead, which
-   * cost ~2 s of a TCG guest's boot. Rejects if it is not up within timeoutMs.
+   * the main thread's stand-in, or wait in the queue). No warm-up: the hot path is compiled by the
+   * first long search, not ahead, which cost ~2 s of a TCG guest's boot. Rejects if it is not up
+   * within timeoutMs.
    */
   firstReady(timeoutMs = 30_000): Promise<void> {
     return withTimeout(this.firstStarted, timeoutMs, 'the first worker thread not ready');

@@ -11,7 +11,7 @@ const BATCH = 32;
 
 export type StandInEnd =
   | { kind: 'found'; index: number }
-  /** shouldStop said so; `tried` candidates (from 0) are done and none matched. */
+  /** shouldStop said so; every candidate below `tried` is done and none matched. */
   | { kind: 'stopped'; tried: number }
   | { kind: 'failed'; message: string };
 
