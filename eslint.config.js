@@ -25,6 +25,12 @@ export default tseslint.config(
     },
   },
   {
+    // The guest image's start-up scripts run as CommonJS under the image's bare Node.
+    files: ['build/guest-image/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['electron/core/**', 'electron/cli/**'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -78,7 +78,7 @@ KEY=$(
     echo "node $NODE_SHA"
     echo "modules ${WANTED_MODULES[*]}"
     echo "cmdline $CMDLINE_BASE"
-    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/fstab" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
+    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/fstab" "$HERE/cached-start.cjs" "$HERE/make-code-cache.cjs" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
   } | sha256sum | cut -d' ' -f1
 )
 MANIFEST=$OUT/manifest.json
@@ -189,8 +189,11 @@ while read -r lib; do
   install -D -m 0755 "$(readlink -f "$lib")" "$TREE$lib"
 done < <(ldd "$NODE_BIN" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print $1 }')
 
-# The guest server, installed the supported way (also leaves its systemd unit and rc.local line).
+# The guest server, installed the supported way (also leaves its systemd unit and rc.local line),
+# and the V8 code cache of it that the init starts it with, made by the Node binary shipped here.
 CMS_GUEST_JS=$GUEST_JS sh "$ROOT/guest-server/install.sh" "$TREE" >&2
+install -m 0644 "$HERE/cached-start.cjs" "$TREE/opt/cms/cached-start.cjs"
+"$NODE_BIN" "$HERE/make-code-cache.cjs" "$TREE/opt/cms/guest-server.js" "$TREE/opt/cms/guest-server.js.v8cache"
 
 install -m 0755 "$HERE/init" "$TREE/init"
 install -m 0644 "$HERE/fstab" "$TREE/etc/fstab"
