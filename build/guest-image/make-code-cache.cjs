@@ -1,10 +1,12 @@
 // Makes the V8 code cache of the guest server bundle that cached-start.cjs loads in the image:
 // `node make-code-cache.cjs BUNDLE OUT`, run by the very Node binary the image ships (V8 accepts a
-// cache only from its own version and flags). It loads the bundle as the guest does and runs its
-// --help, so that the functions start-up needs are compiled into the cache too.
+// cache only from its own version and flags). It runs the bundle as a guest once, against a
+// stand-in manager here that takes its registration and asks for one collide, so that the cache
+// also holds the functions start-up and the first request need, compiled.
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
 const { wrap } = require('node:module');
+const { createServer } = require('node:net');
 const { dirname } = require('node:path');
 const { Script } = require('node:vm');
 
@@ -16,10 +18,30 @@ if (!bundle || !out) {
 const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
 // Wrapped exactly as cached-start.cjs wraps it: V8 takes a cache only for the very same source.
 const script = new Script(wrap(source), { filename: bundle });
-process.argv = [process.argv[0], bundle, '--help'];
-const write = process.stdout.write;
-process.stdout.write = () => true;
-const loaded = { exports: {} };
-script.runInThisContext().call(loaded.exports, loaded.exports, require, loaded, bundle, dirname(bundle));
-process.stdout.write = write;
-writeFileSync(out, script.createCachedData());
+
+const giveUp = setTimeout(() => {
+  process.stderr.write('make-code-cache: the guest did not register and answer within 30 s\n');
+  process.exit(1);
+}, 30_000);
+
+const manager = createServer((socket) => {
+  let buffered = '';
+  socket.on('data', (chunk) => {
+    buffered += chunk;
+    if (buffered.includes('"t":"register"') && !buffered.includes('"t":"result"')) {
+      buffered = buffered.replace('"t":"register"', '"t":"seen"');
+      socket.write('{"t":"registered"}\n{"t":"collide","id":1,"word":"code-cache","digits":2}\n');
+    }
+    if (buffered.includes('"t":"result"')) {
+      clearTimeout(giveUp);
+      writeFileSync(out, script.createCachedData());
+      process.exit(0);
+    }
+  });
+});
+manager.listen(0, '127.0.0.1', () => {
+  const { port } = manager.address();
+  process.argv = [process.argv[0], bundle, '--manager', `127.0.0.1:${port}`, '--listen', '127.0.0.1:0', '--uuid', 'code-cache', '--token', 'code-cache', '--log-level', 'error'];
+  const loaded = { exports: {} };
+  script.runInThisContext().call(loaded.exports, loaded.exports, require, loaded, bundle, dirname(bundle));
+});

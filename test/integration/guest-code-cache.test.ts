@@ -1,7 +1,7 @@
 // The guest image's start-up through its V8 code cache (build/guest-image): make-code-cache.cjs
-// makes the cache of the real bundle, cached-start.cjs loads the bundle with it (accepted: no
-// warning) and the server then answers real work; a cache V8 rejects or a missing one only costs a
-// compile and a line on stderr.
+// makes the cache of the real bundle (running it once against a stand-in manager), cached-start.cjs
+// loads the bundle with it (accepted: no warning) and the server then answers real work; a cache
+// V8 rejects or a missing one only costs a compile and a line on stderr.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
