@@ -1,7 +1,7 @@
 // What the guest image's init runs instead of `node guest-server.js`: it loads the bundle beside
 // it with the V8 code cache made when the image was built (make-code-cache.cjs), which under TCG
-// emulation had the guest register ~0.13 s sooner. Without the cache, or if V8 rejects it (another
-// Node), it compiles as usual and says so.
+// emulation had the guest registered and answering ~0.2 s sooner. Without the cache, or if V8
+// rejects it (another Node), it compiles as usual and says so.
 'use strict';
 const { readFileSync } = require('node:fs');
 const { wrap } = require('node:module');

@@ -25,14 +25,15 @@ const giveUp = setTimeout(() => {
 }, 30_000);
 
 const manager = createServer((socket) => {
-  let buffered = '';
+  let received = '';
+  let registered = false;
   socket.on('data', (chunk) => {
-    buffered += chunk;
-    if (buffered.includes('"t":"register"') && !buffered.includes('"t":"result"')) {
-      buffered = buffered.replace('"t":"register"', '"t":"seen"');
+    received += chunk;
+    if (!registered && received.includes('"t":"register"')) {
+      registered = true;
       socket.write('{"t":"registered"}\n{"t":"collide","id":1,"word":"code-cache","digits":2}\n');
     }
-    if (buffered.includes('"t":"result"')) {
+    if (received.includes('"t":"result"')) {
       clearTimeout(giveUp);
       writeFileSync(out, script.createCachedData());
       process.exit(0);
