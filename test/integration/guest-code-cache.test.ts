@@ -2,7 +2,7 @@
 // makes the cache of the real bundle (running it once against a stand-in manager), cached-start.cjs
 // loads the bundle with it (accepted: no warning) and the server then answers real work; a cache
 // V8 rejects or a missing one only costs a compile and a line on stderr.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,12 @@ import { referenceCollide } from '../support/guest-reference';
 
 const IMAGE_DIR = join(import.meta.dirname, '..', '..', 'build', 'guest-image');
 const dir = mkdtempSync(join(tmpdir(), 'cms-code-cache-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const servers: ChildProcess[] = [];
+afterAll(() => {
+  // Also when a test timed out before its own clean-up: no guest server outlives the run.
+  for (const server of servers) server.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const bundle = join(dir, 'guest-server.js');
 const cache = `${bundle}.v8cache`;
@@ -37,7 +42,9 @@ describe('guest start-up through the V8 code cache', () => {
     expect(help.stdout).toContain('Usage: node guest-server.js');
     expect(help.stderr).toBe(''); // accepted: no "compiling" line
 
-    const server = spawn(process.execPath, [loader, '--no-manager', '--listen', '127.0.0.1:0', '--workers', '1', '--vcpus', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // --exit-with-stdin: the server ends by itself if this process goes away.
+    const server = spawn(process.execPath, [loader, '--no-manager', '--exit-with-stdin', '--listen', '127.0.0.1:0', '--workers', '1', '--vcpus', '1'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    servers.push(server);
     // The guest server logs JSON lines on stderr; the loader's own notes would come first.
     let stderr = '';
     try {
