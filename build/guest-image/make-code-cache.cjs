@@ -4,20 +4,17 @@
 // stand-in manager here that takes its registration and asks for one collide, so that the cache
 // also holds the functions start-up and the first request need, compiled.
 'use strict';
-const { readFileSync, writeFileSync } = require('node:fs');
-const { wrap } = require('node:module');
+const { writeFileSync } = require('node:fs');
 const { createServer } = require('node:net');
-const { dirname } = require('node:path');
-const { Script } = require('node:vm');
+const { loadBundle } = require('./cached-start.cjs');
 
 const [bundle, out] = process.argv.slice(2);
 if (!bundle || !out) {
   process.stderr.write('usage: node make-code-cache.cjs BUNDLE OUT\n');
   process.exit(2);
 }
-const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
-// Wrapped exactly as cached-start.cjs wraps it: V8 takes a cache only for the very same source.
-const script = new Script(wrap(source), { filename: bundle });
+// Loaded exactly as cached-start.cjs loads it: V8 takes a cache only for the very same source.
+const { script, run } = loadBundle(bundle, undefined);
 
 const giveUp = setTimeout(() => {
   process.stderr.write('make-code-cache: the guest did not register and answer within 30 s\n');
@@ -43,6 +40,5 @@ const manager = createServer((socket) => {
 manager.listen(0, '127.0.0.1', () => {
   const { port } = manager.address();
   process.argv = [process.argv[0], bundle, '--manager', `127.0.0.1:${port}`, '--listen', '127.0.0.1:0', '--uuid', 'code-cache', '--token', 'code-cache', '--log-level', 'error'];
-  const loaded = { exports: {} };
-  script.runInThisContext().call(loaded.exports, loaded.exports, require, loaded, bundle, dirname(bundle));
+  run();
 });

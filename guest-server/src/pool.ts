@@ -317,21 +317,21 @@ export class WorkerPool {
   /** Runs one job on the main thread until it is found, cancelled, or a thread is ready to take it over. */
   private runOnMainThread(pending: PendingJob): void {
     const job = { word: pending.job.word, digits: pending.job.digits, startAt: pending.startAt };
-    const startedMs = performance.now();
     const run = runStandIn(job, this.standInPacer, {
       shouldStop: () => pending.cancelled || this.hasReadyThread(),
       onHashes: (count) => (this.standInHashes += count),
-      onEnd: (end) => this.onStandInEnd(pending, startedMs, end),
+      onEnd: (end) => this.onStandInEnd(pending, end),
     });
-    this.standIn = { pending, run, startedMs };
+    this.standIn = { pending, run, startedMs: performance.now() };
   }
 
-  private onStandInEnd(pending: PendingJob, startedMs: number, end: StandInEnd): void {
-    if (this.standIn?.pending !== pending) return;
+  private onStandInEnd(pending: PendingJob, end: StandInEnd): void {
+    const standIn = this.standIn;
+    if (standIn?.pending !== pending) return;
     this.standIn = null;
-    const nowMs = performance.now();
-    this.finishedBusyMs += nowMs - startedMs;
-    const ms = pending.priorMs + (nowMs - startedMs);
+    const heldMs = performance.now() - standIn.startedMs;
+    this.finishedBusyMs += heldMs;
+    const ms = pending.priorMs + heldMs;
     if (end.kind === 'found') pending.onDone({ kind: 'result', match: String(end.index), attempts: end.index + 1, ms: roundMs(ms) });
     else if (end.kind === 'failed') pending.onDone({ kind: 'failed', message: end.message });
     else if (pending.cancelled) pending.onDone({ kind: 'cancelled' });
