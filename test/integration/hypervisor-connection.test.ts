@@ -1,5 +1,8 @@
 // HypervisorConnection against libvirt's real in-process test driver (the sandbox host file):
 // listing, define with <metadata>, every action with its events and errors, reboot, polling, reconnect.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../electron/core/clock';
 import {
@@ -59,6 +62,8 @@ function flakyConnector(state: FlakyState): LibvirtConnector {
       domainDestroy: guard((d) => real.domainDestroy(d)),
       domainSuspend: guard((d) => real.domainSuspend(d)),
       domainResume: guard((d) => real.domainResume(d)),
+      domainSave: guard((d, path: string) => real.domainSave(d, path)),
+      domainRestore: guard((path: string) => real.domainRestore(path)),
       domainDefineXML: guard((xml) => real.domainDefineXML(xml)),
       domainUndefine: guard((d) => real.domainUndefine(d)),
     };
@@ -234,6 +239,31 @@ describe('HypervisorConnection on the sandbox host', () => {
     await conn.pollNow();
     expect(ev.states).toHaveLength(6);
     expect((await conn.domainLookup(uuid))?.state).toBe('shutoff');
+  });
+
+  it('saves a running domain to a file and restores it from there, with action and state events', async () => {
+    const conn = await openSandbox();
+    const ev = record(conn);
+    const uuid = uuidOf(conn, 'cms-template');
+    const dir = await mkdtemp(join(tmpdir(), 'cms-save-'));
+    try {
+      const image = join(dir, 'cms-template.save');
+      await conn.domainStart(uuid);
+      await conn.domainSave(uuid, image);
+      expect(conn.snapshot().domains.find((d) => d.uuid === uuid)?.state).toBe('shutoff');
+      expect((await stat(image)).size).toBeGreaterThan(0);
+      await conn.domainRestore(uuid, image);
+      expect(conn.snapshot().domains.find((d) => d.uuid === uuid)?.state).toBe('running');
+      expect(ev.actions.map((a) => a.action)).toEqual(['start', 'save', 'restore']);
+      expect(ev.states.map((s) => `${s.from}>${s.to}`)).toEqual(['shutoff>running', 'running>shutoff', 'shutoff>running']);
+      await conn.domainForceOff(uuid);
+      // A missing image is an error that names the action and the domain, not a crash.
+      const failure = await conn.domainRestore(uuid, join(dir, 'missing.save')).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(HypervisorError);
+      expect((failure as HypervisorError).message).toMatch(/restore.*cms-template|cms-template.*restore/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports state changes made behind its back on the next poll', async () => {

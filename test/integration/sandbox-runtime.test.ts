@@ -1,7 +1,9 @@
 // SandboxGuestRuntime with a real test-driver host and real child processes: boot delay, signals
 // per action (SIGSTOP/SIGCONT/SIGTERM/SIGKILL), cancelled boots, reboot, stopAll. Uses a stand-in guest
 // script (test/support/fake-guest-sandbox.mjs) that only idles, since this tests process plumbing.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../electron/core/clock';
@@ -162,6 +164,32 @@ describe('SandboxGuestRuntime', () => {
     expect(f.exited[0]).toEqual({ uuid: f.template.uuid, code: null, signal: 'SIGKILL', expected: true });
     expect(processAlive(pid)).toBe(false);
     expect(f.runtime.guestPid(f.template.uuid)).toBeUndefined();
+  });
+
+  it('save ends the guest process (an expected exit); restore starts a new one after the shorter restore delay', async () => {
+    const f = await setup({ bootDelayMs: 600, restoreDelayMs: 100 });
+    const dir = mkdtempSync(join(tmpdir(), 'cms-sandbox-save-'));
+    try {
+      f.runtime.manage(f.template);
+      await f.conn.domainStart(f.template.uuid);
+      await waitFor(() => f.spawned.length === 1, 'spawn');
+      const pid = f.spawned[0]?.pid as number;
+
+      await f.conn.domainSave(f.template.uuid, join(dir, 'template.save'));
+      await waitFor(() => f.exited.length === 1, 'exit on save');
+      expect(f.exited[0]).toEqual({ uuid: f.template.uuid, code: null, signal: 'SIGKILL', expected: true });
+      expect(processAlive(pid)).toBe(false);
+
+      const restoredMs = Date.now();
+      await f.conn.domainRestore(f.template.uuid, join(dir, 'template.save'));
+      await waitFor(() => f.spawned.length === 2, 'spawn after restore');
+      const tookMs = Date.now() - restoredMs;
+      expect(tookMs).toBeGreaterThanOrEqual(95);
+      expect(tookMs).toBeLessThan(550);
+      expect(f.spawned[1]?.pid).not.toBe(pid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('graceful shutdown sends SIGTERM; a guest ignoring it gets SIGKILL after the stop timeout', async () => {

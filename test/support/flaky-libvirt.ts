@@ -51,6 +51,8 @@ export function flakyLibvirt(): FlakyLibvirt {
       domainDestroy: (domain) => guard(() => h.domainDestroy(domain)),
       domainSuspend: (domain) => guard(() => h.domainSuspend(domain)),
       domainResume: (domain) => guard(() => h.domainResume(domain)),
+      domainSave: (domain, path) => guard(() => h.domainSave(domain, path)),
+      domainRestore: (path) => guard(() => h.domainRestore(path)),
       domainDefineXML: (xml) => guard(() => h.domainDefineXML(xml)),
       domainUndefine: (domain) => guard(() => h.domainUndefine(domain)),
     };

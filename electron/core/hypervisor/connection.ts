@@ -175,6 +175,19 @@ export class HypervisorConnection extends EventEmitter<HypervisorConnectionEvent
     await this.runAction(uuid, 'resume', (h, d) => h.domainResume(d));
   }
 
+  /** Saves a running or paused domain's state to `path` (virDomainSave); the domain is shut off afterwards. */
+  async domainSave(uuid: string, path: string): Promise<void> {
+    await this.runAction(uuid, 'save', (h, d) => h.domainSave(d, path));
+  }
+
+  /**
+   * Runs a domain again from the file domainSave wrote for it (virDomainRestore). The file must be
+   * this domain's: libvirt restores a saved image only into the UUID it was saved from.
+   */
+  async domainRestore(uuid: string, path: string): Promise<void> {
+    await this.runAction(uuid, 'restore', (h) => h.domainRestore(path));
+  }
+
   /**
    * Graceful shutdown, wait for shutoff (forcing it off after timeoutMs), then start. The binding
    * has no virDomainReboot, and this way the host's state events show the domain going down and up.

@@ -23,6 +23,10 @@ export interface LibvirtLike {
   domainDestroy(domain: LibvirtDomain): Promise<void>;
   domainSuspend(domain: LibvirtDomain): Promise<void>;
   domainResume(domain: LibvirtDomain): Promise<void>;
+  /** virDomainSave: the guest's memory and devices to a file; the domain stops (and stays defined). */
+  domainSave(domain: LibvirtDomain, path: string): Promise<void>;
+  /** virDomainRestore: runs the domain the file was saved from (same UUID) again from it. */
+  domainRestore(path: string): Promise<void>;
   domainDefineXML(xml: string): Promise<LibvirtDomain>;
   domainUndefine(domain: LibvirtDomain): Promise<void>;
 }

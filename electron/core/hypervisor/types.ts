@@ -38,7 +38,7 @@ export interface HostSnapshot {
   polledAtMs: number;
 }
 
-export type DomainAction = 'start' | 'shutdown' | 'forceoff' | 'reboot' | 'suspend' | 'resume' | 'define' | 'undefine';
+export type DomainAction = 'start' | 'shutdown' | 'forceoff' | 'reboot' | 'suspend' | 'resume' | 'save' | 'restore' | 'define' | 'undefine';
 
 export interface StateChangeEvent {
   uuid: string;
