@@ -39,6 +39,8 @@ export class ManagerLink {
   private registerTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private dialing = true;
+  /** The next retry dials at once instead of after a backoff. */
+  private redialAtOnce = false;
 
   constructor(private readonly options: ManagerLinkOptions) {}
 
@@ -62,6 +64,25 @@ export class ManagerLink {
     this.stopHeartbeat();
     connection.send(this.options.load.sample());
     this.armHeartbeat(connection);
+  }
+
+  /**
+   * Drops the connection (if any) and dials again at once: its peer is known to be gone, e.g. the
+   * VM was restored from a saved image and its connection ended with the QEMU that was saved.
+   */
+  redialNow(): void {
+    if (!this.dialing) return;
+    this.failures = 0;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.dial();
+      return;
+    }
+    if (this.connection) {
+      this.redialAtOnce = true;
+      this.connection.destroy();
+    }
   }
 
   /** No more dialing; a registered connection stays open so that in-flight results still arrive. */
@@ -190,7 +211,8 @@ export class ManagerLink {
       return;
     }
     this.stateValue = 'waiting';
-    const delayMs = backoffDelayMs(this.failures, this.options.backoff, this.options.random);
+    const delayMs = this.redialAtOnce ? 0 : backoffDelayMs(this.failures, this.options.backoff, this.options.random);
+    this.redialAtOnce = false;
     this.options.log.debug('manager_retry', { delayMs, attempt: this.failures });
     // Counts every attempt since the last registration, so repeated failures back off further.
     this.failures++;

@@ -52,6 +52,8 @@ export interface GuestOptions {
   logLevel: LogLevel;
   /** Discovery file locations. @default the real /proc and /sys paths */
   paths: DiscoveryPaths;
+  /** The RTC's seconds since the epoch, watched to notice a restore from a saved image. @default "/sys/class/rtc/rtc0/since_epoch" */
+  rtcFile: string;
 }
 
 export class OptionsError extends Error {
@@ -92,6 +94,7 @@ Options:
   --product-uuid-file PATH    SMBIOS system UUID (default /sys/class/dmi/id/product_uuid)
   --dmi-entries-dir PATH      raw SMBIOS entries (default /sys/firmware/dmi/entries)
   --fw-cfg-dir PATH           QEMU fw_cfg by name (default /sys/firmware/qemu_fw_cfg/by_name)
+  --rtc-file PATH             RTC seconds, watched to notice a restore (default /sys/class/rtc/rtc0/since_epoch)
   -h, --help                  print this help
   --version                   print the protocol version
 
@@ -124,6 +127,7 @@ const FLAGS = {
   'product-uuid-file': { type: 'string' },
   'dmi-entries-dir': { type: 'string' },
   'fw-cfg-dir': { type: 'string' },
+  'rtc-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -203,6 +207,7 @@ export function parseGuestArgs(argv: readonly string[], defaults: { vcpus?: numb
       dmiEntriesDir: values['dmi-entries-dir'] ?? DEFAULT_DISCOVERY_PATHS.dmiEntriesDir,
       fwCfgDir: values['fw-cfg-dir'] ?? DEFAULT_DISCOVERY_PATHS.fwCfgDir,
     },
+    rtcFile: values['rtc-file'] ?? '/sys/class/rtc/rtc0/since_epoch',
   };
   return { kind: 'run', options };
 }

@@ -43,11 +43,16 @@ async function startManager(): Promise<TestManager> {
       const ready = pending.shift();
       if (ready) return Promise.resolve(ready);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no guest connection in time')), timeoutMs);
-        waiting.push((peer) => {
+        const waiter = (peer: NdjsonPeer): void => {
           clearTimeout(timer);
           resolve(peer);
-        });
+        };
+        // A waiter that timed out must not swallow the next connection.
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error('no guest connection in time'));
+        }, timeoutMs);
+        waiting.push(waiter);
       });
     },
     close: async () => {
@@ -119,6 +124,30 @@ describe('guest dials the manager', () => {
     expect(await second.request({ t: 'collide', id: 2, word: 'word4', digits: 1 }, 5000)).toMatchObject({ t: 'result', id: 2 });
     second.drop(isLoad);
     expect(loadMessageSchema.parse(await second.next(isLoad)).inflight).toBe(0);
+  });
+
+  it('redials at once when the RTC runs ahead of its clock (restored from a saved image), not before', async () => {
+    const manager = await startManager();
+    const dir = mkdtempSync(join(tmpdir(), 'cms-rtc-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const rtc = join(dir, 'since_epoch');
+    const nowS = (): number => Math.floor(Date.now() / 1000);
+    writeFileSync(rtc, `${nowS()}\n`);
+    // Heartbeats far apart: only the RTC watch can make it notice.
+    await guestFor(manager, ['--rtc-file', rtc, '--heartbeat-ms', '60000']);
+    const first = await manager.nextConnection();
+    expect(await first.next()).toMatchObject({ t: 'register' });
+    first.send({ t: 'registered' });
+    // The RTC keeping time with its clock is no restore.
+    const ticking = setInterval(() => writeFileSync(rtc, `${nowS()}\n`), 100);
+    await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
+    clearInterval(ticking);
+
+    const jumpedAt = Date.now();
+    writeFileSync(rtc, `${nowS() + 120}\n`);
+    const second = await manager.nextConnection(3000);
+    expect(Date.now() - jumpedAt).toBeLessThan(1000);
+    expect(registerMessageSchema.parse(await second.next())).toMatchObject({ uuid: 'guest-uuid-1', token: 'pool-token' });
   });
 
   it('retries after the manager refuses the registration with an error', async () => {

@@ -51,6 +51,7 @@ describe('parseGuestArgs', () => {
       '--hash-rate', '50000', '--heartbeat-ms', '200', '--max-line-bytes', '1024', '--max-connections', '5', '--idle-timeout-ms', '0',
       '--max-inflight', '7', '--drain-timeout-ms', '300', '--register-timeout-ms', '400', '--backoff-min-ms', '10', '--backoff-max-ms', '20',
       '--log-level', 'debug', '--cmdline-file', '/c', '--route-file', '/r', '--product-uuid-file', '/p', '--dmi-entries-dir', '/d', '--fw-cfg-dir', '/f',
+      '--rtc-file', '/t',
       '--exit-with-stdin',
     ]);
     expect(options).toEqual({
@@ -74,6 +75,7 @@ describe('parseGuestArgs', () => {
       backoffMaxMs: 20,
       logLevel: 'debug',
       paths: { cmdline: '/c', route: '/r', productUuid: '/p', dmiEntriesDir: '/d', fwCfgDir: '/f' },
+      rtcFile: '/t',
     } satisfies GuestOptions);
   });
 
