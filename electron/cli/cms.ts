@@ -47,6 +47,7 @@ function addRunOptions(command: Command): Command {
     .option('--min <n>', 'fewest members')
     .option('--max <n>', 'most members')
     .option('--warm-pool <n>', 'paused members kept ready to resume')
+    .option('--saved-pool <n>', 'warmed-up members kept saved to disk, restored on scale-up')
     .option('--up-window-s <seconds>', 'scale-up stabilization window')
     .option('--down-window-s <seconds>', 'scale-down stabilization window')
     .option('--max-step-up <n>', 'most members added per decision')

@@ -43,6 +43,7 @@ export interface RunFlags {
   min?: string;
   max?: string;
   warmPool?: string;
+  savedPool?: string;
   upWindowS?: string;
   downWindowS?: string;
   maxStepUp?: string;
@@ -143,12 +144,13 @@ function policyFromFlags(flags: RunFlags, base: Record<string, unknown>): Record
   };
   if (flags.policy !== undefined) {
     if (flags.policy !== 'threshold' && flags.policy !== 'target') throw new UsageError(`--policy: unknown policy '${flags.policy}' (threshold, target)`);
-    if (policy.kind !== flags.policy) for (const key of Object.keys(policy)) if (!['min', 'max', 'warmPoolSize', 'bootTimeoutMs', 'warmupMs', 'periodMs'].includes(key)) delete policy[key];
+    if (policy.kind !== flags.policy) for (const key of Object.keys(policy)) if (!['min', 'max', 'warmPoolSize', 'savedPoolSize', 'bootTimeoutMs', 'warmupMs', 'periodMs'].includes(key)) delete policy[key];
     policy.kind = flags.policy;
   }
   set('min', numberFlag(flags.min, '--min', { integer: true, min: 0 }));
   set('max', numberFlag(flags.max, '--max', { integer: true, min: 1 }));
   set('warmPoolSize', numberFlag(flags.warmPool, '--warm-pool', { integer: true, min: 0 }));
+  set('savedPoolSize', numberFlag(flags.savedPool, '--saved-pool', { integer: true, min: 0 }));
   set('periodMs', numberFlag(flags.periodMs, '--period-ms', { integer: true, min: 100 }));
   set('warmupMs', seconds(flags.warmupS, '--warmup-s'));
   set('bootTimeoutMs', seconds(flags.bootTimeoutS, '--boot-timeout-s'));

@@ -10,7 +10,7 @@ import { profileSchema } from '../core/loadgen/profiles';
 export const domainStates = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'] as const;
 export const domainRoles = ['template', 'member', 'other'] as const;
 /** Pool health of a member, as the list shows it; null for domains that are not members. */
-export const memberHealths = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'draining', 'stopping', 'failed'] as const;
+export const memberHealths = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'saved', 'draining', 'stopping', 'failed'] as const;
 
 export const domainViewSchema = z.object({
   hostId: z.string(),
@@ -81,9 +81,11 @@ export const appStateSchema = z.object({
     min: z.number(),
     max: z.number(),
     warmPoolSize: z.number(),
+    savedPoolSize: z.number(),
     healthy: z.number(),
     booting: z.number(),
     warm: z.number(),
+    saved: z.number(),
   }),
   load: z.object({
     profile: profileSchema,

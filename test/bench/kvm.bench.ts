@@ -1,9 +1,9 @@
 // Benchmark on REAL QEMU VMs (qemu:///system; KVM where a probe shows it works, else TCG): linked-
 // clone creation, start → registered, scale-up decision → serving, warm-pool resume → serving,
-// QEMU memory per VM, and the largest pool this machine fits (estimated from free memory and idle
+// saved-pool save and restore → serving, QEMU memory per VM, and the largest pool this machine fits (estimated from free memory and idle
 // CPU, then a moderate count verified by booting it at once). It reports; it does not fail on a
 // slow shared machine. It leaves no VM, overlay or daemon of its own behind.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,11 @@ export interface KvmBenchResult {
   decisionToServingMs: number[];
   resumeMs: number[];
   resumeToServingMs: number[];
+  /** Saved pool: the save call (virDomainSave), the restore call, and scale-up decision → serving by restore. */
+  saveMs: number[];
+  savedFileMiB: number[];
+  restoreMs: number[];
+  restoreToServingMs: number[];
   rssMiB: number[];
   idleCpuPctPerVm: number | null;
   memAvailableMiB: number;
@@ -136,6 +141,12 @@ function isHealthy(event: PoolEvent): event is Extract<PoolEvent, { type: 'membe
 function isResumed(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_resumed' }> {
   return event.type === 'member_resumed';
 }
+function isSaved(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_saved' }> {
+  return event.type === 'member_saved';
+}
+function isRestored(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_restored' }> {
+  return event.type === 'member_restored';
+}
 function isWarm(event: PoolEvent): event is Extract<PoolEvent, { type: 'member_warm' }> {
   return event.type === 'member_warm';
 }
@@ -215,8 +226,33 @@ export async function measureKvmBench(log: (line: string) => void = (line) => co
         `resume ${round + 1}: libvirt call ${Math.round(event.ms)} ms, resumed ${Math.round(resumedAfterMs)} ms after the decision, serving after ${Math.round(performance.now() - decidedMs)} ms`,
       );
     }
-    // Stop refilling the warm pool before measuring memory and idle CPU.
+    // Saved pool: a registered member saved to disk; a scale-up restores it (the warm pool is off,
+    // or it would be resumed first). The pool refills the saved pool meanwhile, as it would in use.
     h.plane.setPolicy({ ...policy, warmPoolSize: 0 });
+    const saveMs: number[] = [];
+    const savedFileMiB: number[] = [];
+    const restoreMs: number[] = [];
+    const restoreToServingMs: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const saved = nextPoolEvent(h, isSaved, 240_000, 'a member to be saved');
+      if (round === 0) h.plane.setPolicy({ ...policy, warmPoolSize: 0, savedPoolSize: 1 });
+      const savedEvent = await saved;
+      saveMs.push(savedEvent.ms);
+      if (savedEvent.member.savedImage) savedFileMiB.push(statSync(savedEvent.member.savedImage).size / 1024 / 1024);
+      await sleep(1000);
+      const restored = nextPoolEvent(h, isRestored, 60_000, 'the saved member to be restored');
+      const healthy = nextPoolEvent(h, (event): event is Extract<PoolEvent, { type: 'member_healthy' }> => isHealthy(event) && event.member.uuid === savedEvent.member.uuid, 60_000, 'the restored member to register');
+      const decidedMs = performance.now();
+      h.plane.scaleTo(h.plane.pool.desired + 1, 'bench: scale up from the saved pool');
+      const event = await restored;
+      await healthy;
+      await probeServing(h, event.member.uuid, 30_000);
+      restoreMs.push(event.ms);
+      restoreToServingMs.push(performance.now() - decidedMs);
+      log(`saved ${round + 1}: save call ${Math.round(savedEvent.ms)} ms; restore call ${Math.round(event.ms)} ms, serving after ${Math.round(performance.now() - decidedMs)} ms`);
+    }
+    // Stop refilling the warm and saved pools before measuring memory and idle CPU.
+    h.plane.setPolicy({ ...policy, warmPoolSize: 0, savedPoolSize: 0 });
     await sleep(3000);
     const rss = [...qemuRssMiB()].filter(([name]) => name.startsWith(`${POOL}-`)).map(([, mib]) => mib);
     const cpuBefore = qemuCpuSeconds(`${POOL}-`);
@@ -260,6 +296,10 @@ export async function measureKvmBench(log: (line: string) => void = (line) => co
       decisionToServingMs,
       resumeMs,
       resumeToServingMs,
+      saveMs,
+      savedFileMiB,
+      restoreMs,
+      restoreToServingMs,
       rssMiB: rss,
       idleCpuPctPerVm,
       memAvailableMiB: memAvailable,
@@ -290,6 +330,10 @@ export function formatKvmBench(r: KvmBenchResult): string {
     row('scale-up decision → serving', r.decisionToServingMs, `≤ ${startTarget} ms`, startTarget, 0),
     row('warm-pool resume (libvirt call)', r.resumeMs, '', null),
     row('warm-pool decision → serving', r.resumeToServingMs, `≤ ${TARGET_RESUME_TO_SERVING_MS} ms`, TARGET_RESUME_TO_SERVING_MS),
+    row('saved-pool save (libvirt call)', r.saveMs, '', null, 0),
+    row('saved-pool image size, MiB', r.savedFileMiB, '', null, 0),
+    row('saved-pool restore (libvirt call)', r.restoreMs, '', null, 0),
+    row('saved-pool decision → serving (restore)', r.restoreToServingMs, `≤ ${startTarget} ms`, startTarget, 0),
     row('qemu RSS per VM, MiB (idle pool)', r.rssMiB, '', null, 0),
     row(`qemu RSS per VM, MiB (${r.verify.count} at once)`, r.verify.rssMiB, '', null, 0),
   ];

@@ -3,13 +3,14 @@
 // probes KVM, defines a template of its own with a scratch disk in a temporary folder, and
 // afterwards removes every domain, overlay and daemon it made. It never touches other domains.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../electron/core/clock';
 import { HypervisorConnection } from '../../electron/core/hypervisor/connection';
 import { buildGuestImage, defineTemplate, probeAccelerator, type AccelProbeResult, type GuestImage } from '../../electron/core/kvm/index';
+import { defaultSavedImageDir } from '../../electron/core/kvm/image';
 import { ensureGuestBuilt } from '../support/guest-process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -159,6 +160,13 @@ export async function cleanupKvmHost(host: KvmHost, poolName: string): Promise<{
     }
   } finally {
     rmSync(host.diskDir, { recursive: true, force: true });
+    // Saved-pool images the run left (none when the pool shut down cleanly).
+    const savedDir = defaultSavedImageDir();
+    for (const file of existsSync(savedDir) ? readdirSync(savedDir) : []) {
+      if (!file.endsWith('.cms-saved') || !poolNamePattern(poolName).test(file.slice(0, -'.cms-saved'.length))) continue;
+      stray.push(file);
+      rmSync(join(savedDir, file), { force: true });
+    }
     if (host.startedDaemons) await libvirtDaemons('stop');
   }
   return { strayDomains: stray };

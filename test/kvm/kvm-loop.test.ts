@@ -198,6 +198,36 @@ describe('whole loop on real QEMU/KVM VMs (qemu:///system)', () => {
     expectInvariant(plane());
   }, 200_000);
 
+  it('keeps a member saved to disk and restores it into service on scale-up', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const sinceMs = performance.now();
+    const policy = plane().autoscaler.getConfig();
+    plane().pauseAutoscaling();
+    plane().setPolicy({ ...policy, savedPoolSize: 1 });
+    await waitFor(() => eventsOf('member_saved', sinceMs).length > 0, BOOT_WAIT_MS, 'a member to be saved');
+    const saved = eventsOf('member_saved', sinceMs)[0];
+    if (!saved) throw new Error('no saved member');
+    const image = saved.member.savedImage ?? '';
+    note(`${saved.member.name} saved in ${Math.round(saved.ms)} ms to ${image}`);
+    expect(existsSync(image)).toBe(true);
+    expect((await poolDomains(POOL)).find((domain) => domain.name === saved.member.name)?.state).toBe('shutoff');
+
+    // Scale up by one: the saved member is restored (not booted) and answers.
+    const decidedMs = performance.now();
+    plane().scaleTo(plane().pool.desired + 1, 'test: scale up from the saved pool');
+    await waitFor(() => plane().pool.member(saved.member.uuid)?.phase === 'healthy', 60_000, 'the saved member to be restored and register');
+    const agent = plane().agents.agent(saved.member.uuid);
+    await agent?.collide(`kvm-restored-${saved.member.uuid}`, 1, 30_000);
+    note(`${saved.member.name} restored: serving ${Math.round(performance.now() - decidedMs)} ms after the decision`);
+    expect(eventsOf('member_restored', sinceMs).map((event) => event.member.uuid)).toEqual([saved.member.uuid]);
+    expect(eventsOf('member_started', sinceMs).some((event) => event.member.uuid === saved.member.uuid && event.member.purpose === 'serve')).toBe(false);
+    expect(existsSync(image)).toBe(false);
+
+    plane().setPolicy({ ...policy, savedPoolSize: 0 });
+    plane().resumeAutoscaling();
+    expectInvariant(plane());
+  }, 300_000);
+
   it('quits leaving no pool domain, no overlay and no daemon it started', async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
     if (!host || !harness) throw new Error('not prepared');

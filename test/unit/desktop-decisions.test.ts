@@ -19,7 +19,7 @@ function trayState(overrides: { pool?: Partial<TrayState['pool']>; latest?: Part
     ...overrides.latest,
   };
   return {
-    pool: { name: 'cms', desired: 5, min: 1, max: 8, warmPoolSize: 0, healthy: 4, booting: 1, warm: 0, ...overrides.pool },
+    pool: { name: 'cms', desired: 5, min: 1, max: 8, warmPoolSize: 0, savedPoolSize: 0, healthy: 4, booting: 1, warm: 0, saved: 0, ...overrides.pool },
     latest,
     load: { profile: { kind: 'constant', rateRps: 120 }, running: true, paused: false, offeredRps: 120, digits: 3, sent: 1000, ...overrides.load },
     hosts: [{ id: 'h1', uri: 'test:///x.xml', status: overrides.hostStatus ?? 'connected', hostname: null, cpus: 4, memoryKiB: 1, lastError: null, sandbox: true }],

@@ -16,12 +16,12 @@ function host(id: string, cpus: number, domains: DomainSnapshot[], status: HostS
     throw new Error('placement must only read snapshots');
   };
   return {
-    host: { id, snapshot: () => snapshot, domainXml: unused, domainDefine: unused, domainStart: unused, domainShutdown: unused, domainForceOff: unused, domainSuspend: unused, domainResume: unused, domainUndefine: unused, domainLookup: unused },
+    host: { id, snapshot: () => snapshot, domainXml: unused, domainDefine: unused, domainStart: unused, domainShutdown: unused, domainForceOff: unused, domainSuspend: unused, domainResume: unused, domainSave: unused, domainRestore: unused, domainUndefine: unused, domainLookup: unused },
   };
 }
 
 function member(hostId: string, index: number): PoolMember {
-  return { uuid: `m${index}`, name: `cms-${index}`, hostId, index, vcpus: 1, phase: 'healthy', startedAtMs: 0, registeredAtMs: 0, exitReason: null, purpose: 'serve', overlays: [], adopted: false };
+  return { uuid: `m${index}`, name: `cms-${index}`, hostId, index, vcpus: 1, phase: 'healthy', startedAtMs: 0, registeredAtMs: 0, exitReason: null, purpose: 'serve', savedImage: null, overlays: [], adopted: false };
 }
 
 const template = (hostId: string): DomainSnapshot => domain(hostId, 'cms-template', 1, 'shutoff');

@@ -30,10 +30,10 @@ function appState(domains: DomainView[]): AppState {
   return {
     hosts: [host],
     domains,
-    pool: { name: 'cms', desired: 1, min: 1, max: 8, warmPoolSize: 0, healthy: 1, booting: 0, warm: 0 },
+    pool: { name: 'cms', desired: 1, min: 1, max: 8, warmPoolSize: 0, savedPoolSize: 0, healthy: 1, booting: 0, warm: 0, saved: 0 },
     load: { profile: { kind: 'constant', rateRps: 2 }, running: true, paused: false, offeredRps: 2, digits: 3, sent: 0 },
     scaling: {
-      config: { kind: 'threshold', min: 1, max: 8, bootTimeoutMs: 60_000, warmupMs: 5_000, warmPoolSize: 0, periodMs: 2_000, upPct: 90, intervalMs: 30_000 },
+      config: { kind: 'threshold', min: 1, max: 8, bootTimeoutMs: 60_000, warmupMs: 5_000, warmPoolSize: 0, savedPoolSize: 0, periodMs: 2_000, upPct: 90, intervalMs: 30_000 },
       paused: false,
       lastReason: null,
     },

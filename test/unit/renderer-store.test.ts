@@ -23,10 +23,10 @@ function appState(patch: Partial<AppState> = {}): AppState {
   return {
     hosts: [{ id: 'h1', uri: 'test:///x.xml', status: 'connected', hostname: 'vm', cpus: 4, memoryKiB: 8_388_608, lastError: null, sandbox: true }],
     domains: [{ hostId: 'h1', uuid: 'u1', name: 'web-frontend', state: 'running', vcpus: 2, memoryKiB: 1_048_576, cpuPercent: 50, role: 'other', health: null, busy: null, inflight: 0, uptimeS: 3 }],
-    pool: { name: 'cms', desired: 3, min: 1, max: 8, warmPoolSize: 0, healthy: 2, booting: 1, warm: 0 },
+    pool: { name: 'cms', desired: 3, min: 1, max: 8, warmPoolSize: 0, savedPoolSize: 0, healthy: 2, booting: 1, warm: 0, saved: 0 },
     load: { profile: { kind: 'constant', rateRps: 4 }, running: true, paused: false, offeredRps: 4, digits: 3, sent: 10 },
     scaling: {
-      config: { kind: 'target', min: 1, max: 8, bootTimeoutMs: 60_000, warmupMs: 5_000, warmPoolSize: 0, periodMs: 2_000, metric: 'utilization', target: 0.6, tolerance: 0.1, scaleUpWindowMs: 0, scaleDownWindowMs: 30_000, maxStepUp: 4, maxStepDown: 1 },
+      config: { kind: 'target', min: 1, max: 8, bootTimeoutMs: 60_000, warmupMs: 5_000, warmPoolSize: 0, savedPoolSize: 0, periodMs: 2_000, metric: 'utilization', target: 0.6, tolerance: 0.1, scaleUpWindowMs: 0, scaleDownWindowMs: 30_000, maxStepUp: 4, maxStepDown: 1 },
       paused: false,
       lastReason: null,
     },

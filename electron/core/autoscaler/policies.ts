@@ -17,6 +17,8 @@ const commonFields = {
   warmupMs: z.number().int().min(0).default(5_000),
   /** Paused members kept ready to resume in milliseconds (the pool maintains them). @default 0 */
   warmPoolSize: z.number().int().min(0).max(1_000).default(0),
+  /** Warmed-up members saved to disk (no memory, no CPU), restored in seconds (the pool maintains them). @default 0 */
+  savedPoolSize: z.number().int().min(0).max(1_000).default(0),
   /** How often the control loop calls evaluate(). Kubernetes' HPA uses 15000; heartbeats
    *  here arrive every second, so the app reacts faster. @default 2000 */
   periodMs: z.number().int().min(100).max(600_000).default(2_000),

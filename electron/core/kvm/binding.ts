@@ -1,7 +1,10 @@
-// What the pool needs to clone on a real libvirt host: linked-clone overlays (local hosts only,
-// since they are made as files here) and the last touch on each member's XML that tells its guest
-// where the manager is and which token to present. Holds no connection and starts nothing.
-import type { CloneStorage, PoolHostBinding } from '../pool/types';
+// What the pool needs to clone on a real libvirt host: linked-clone overlays and a folder for
+// saved members' images (local hosts only, since they are files here) and the last touch on each
+// member's XML that tells its guest where the manager is and which token to present. Holds no
+// connection and starts nothing.
+import { SavedImageDir } from '../pool/saved-image-dir';
+import type { CloneStorage, PoolHostBinding, SavedImageStore } from '../pool/types';
+import { defaultSavedImageDir } from './image';
 import { customizeMemberXml, guestManagerAddress, type HostPort } from './member-boot';
 import { OverlayStorage } from './storage';
 
@@ -13,6 +16,8 @@ export interface KvmHostBindingOptions {
   guestManagerHost?: string;
   /** Overlay maker; null for none (remote hosts); @default an OverlayStorage on local hosts */
   storage?: CloneStorage | null;
+  /** Saved-pool images; null for none (remote hosts); @default a SavedImageDir at defaultSavedImageDir() on local hosts */
+  savedImages?: SavedImageStore | null;
 }
 
 /** True for URIs whose hypervisor runs on this machine (no host part), where files can be made. */
@@ -24,10 +29,13 @@ export function isLocalUri(uri: string): boolean {
   return (host === '' || host === 'localhost') && (transport === undefined || transport === 'unix');
 }
 
-export function kvmHostBinding(options: KvmHostBindingOptions): Pick<PoolHostBinding, 'storage' | 'customizeXml'> {
-  const storage = options.storage === undefined ? (isLocalUri(options.uri) ? new OverlayStorage() : null) : options.storage;
+export function kvmHostBinding(options: KvmHostBindingOptions): Pick<PoolHostBinding, 'storage' | 'savedImages' | 'customizeXml'> {
+  const local = isLocalUri(options.uri);
+  const storage = options.storage === undefined ? (local ? new OverlayStorage() : null) : options.storage;
+  const savedImages = options.savedImages === undefined ? (local ? new SavedImageDir(defaultSavedImageDir()) : null) : options.savedImages;
   return {
     ...(storage ? { storage } : {}),
+    ...(savedImages ? { savedImages } : {}),
     customizeXml: (xml, member) => customizeMemberXml(xml, member, guestManagerAddress(options.manager(), options.guestManagerHost)),
   };
 }

@@ -44,6 +44,11 @@ export function defaultImageDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'cms', 'guest-image');
 }
 
+/** Where saved-pool members' memory images go on this machine (root: beside the guest image). */
+export function defaultSavedImageDir(): string {
+  return join(dirname(defaultImageDir()), 'saved');
+}
+
 /** Finds a file of the repository (sources or bundle) by walking up from this module. */
 export function findRepositoryFile(relative: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -1,5 +1,6 @@
 // The pool: clones of a template on one or more hosts, started and stopped to meet a desired size,
-// adopted again after a restart, replaced when they fail, and shut down (ACPI, then force) at quit.
+// kept ready paused (warm pool) or saved to disk (saved pool), adopted again after a restart,
+// replaced when they fail, and shut down (ACPI, then force) at quit.
 // It decides nothing about scale (the autoscaler does) and routes no requests (the balancer does).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../clock';
@@ -23,6 +24,11 @@ export interface PoolOptions {
   max?: number;
   /** Paused, registered members kept ready to resume. @default 0 */
   warmPoolSize?: number;
+  /**
+   * Booted, warmed-up members saved to disk (no memory, no CPU) and restored on scale-up: seconds
+   * sooner than a boot under emulation. Only on hosts with a SavedImageStore. @default 0
+   */
+  savedPoolSize?: number;
   /** A started member that has not registered by then is forced off and replaced, ms. @default 60000 */
   bootTimeoutMs?: number;
   /** How long a draining member may finish its requests before shutdown, ms. @default 5000 */
@@ -40,9 +46,9 @@ export interface PoolOptions {
   chooseVictims?: (members: PoolMember[], count: number) => string[];
 }
 
-/** How long a warm-pool member may take to report a ready worker thread, and then to answer its one warm-up request, before it is replaced. */
+/** How long a warm- or saved-pool member may take to report a ready worker thread, and then to answer its one warm-up request, before it is replaced. */
 const WARM_UP_TIMEOUT_MS = 10_000;
-const ALL_PHASES: MemberPhase[] = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'draining', 'stopping', 'failed'];
+const ALL_PHASES: MemberPhase[] = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'saved', 'draining', 'stopping', 'failed'];
 
 export class PoolError extends Error {
   constructor(
@@ -66,6 +72,9 @@ export class Pool {
   private min: number;
   private max: number;
   private warmPoolSize: number;
+  private savedPoolSize: number;
+  /** Set once a saved pool was asked for with no host able to keep one, so that it is said once. */
+  private savedPoolUnplaceableSaid = false;
   private desiredSize: number;
   private bootTimeoutMs: number;
   private readonly drainTimeoutMs: number;
@@ -84,6 +93,8 @@ export class Pool {
   private readonly busy = new Set<string>();
   /** Members whose disappearance a poll suggested and a lookup is checking. */
   private readonly confirming = new Set<string>();
+  /** Members being saved: their guest's connection and process end on purpose. */
+  private readonly saving = new Set<string>();
 
   constructor(options: PoolOptions) {
     this.clock = options.clock;
@@ -95,6 +106,7 @@ export class Pool {
     this.max = options.max ?? 8;
     if (this.min < 0 || this.max < this.min) throw new PoolError('bad_size', `pool bounds invalid: min ${this.min}, max ${this.max}`);
     this.warmPoolSize = options.warmPoolSize ?? 0;
+    this.savedPoolSize = options.savedPoolSize ?? 0;
     this.desiredSize = this.min;
     this.bootTimeoutMs = options.bootTimeoutMs ?? 60_000;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
@@ -131,7 +143,7 @@ export class Pool {
   status(): PoolStatus {
     const counts = Object.fromEntries(ALL_PHASES.map((phase) => [phase, 0])) as Record<MemberPhase, number>;
     for (const member of this.members.values()) counts[member.phase] += 1;
-    return { name: this.name, desired: this.desiredSize, min: this.min, max: this.max, warmPoolSize: this.warmPoolSize, members: this.list(), counts };
+    return { name: this.name, desired: this.desiredSize, min: this.min, max: this.max, warmPoolSize: this.warmPoolSize, savedPoolSize: this.savedPoolSize, members: this.list(), counts };
   }
 
   /** Members that should receive requests. */
@@ -150,7 +162,7 @@ export class Pool {
     if (index >= 0) this.bindings.splice(index, 1);
   }
 
-  setBounds(bounds: { min?: number; max?: number; warmPoolSize?: number; bootTimeoutMs?: number }): void {
+  setBounds(bounds: { min?: number; max?: number; warmPoolSize?: number; savedPoolSize?: number; bootTimeoutMs?: number }): void {
     const min = bounds.min ?? this.min;
     const max = bounds.max ?? this.max;
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) {
@@ -159,6 +171,10 @@ export class Pool {
     this.min = min;
     this.max = max;
     if (bounds.warmPoolSize !== undefined) this.warmPoolSize = Math.max(0, Math.floor(bounds.warmPoolSize));
+    if (bounds.savedPoolSize !== undefined && bounds.savedPoolSize !== this.savedPoolSize) {
+      this.savedPoolSize = Math.max(0, Math.floor(bounds.savedPoolSize));
+      this.savedPoolUnplaceableSaid = false;
+    }
     if (bounds.bootTimeoutMs !== undefined) this.bootTimeoutMs = bounds.bootTimeoutMs;
     this.scaleTo(this.desiredSize);
   }
@@ -173,7 +189,8 @@ export class Pool {
 
   /**
    * Finds existing members on every host (by the tag in their XML) and takes them over: running
-   * ones wait for their guest to register, paused ones join the warm pool, stopped ones are removed.
+   * ones wait for their guest to register, paused ones join the warm pool, stopped ones (saved
+   * ones too: their manager address and token may be stale) are removed.
    */
   async adopt(): Promise<PoolMember[]> {
     const adopted: PoolMember[] = [];
@@ -200,6 +217,7 @@ export class Pool {
           registeredAtMs: null,
           exitReason: null,
           purpose: domain.state === 'paused' ? 'warm' : 'serve',
+          savedImage: null,
           overlays: tag.overlay ? [tag.overlay] : [],
           adopted: true,
         };
@@ -253,14 +271,15 @@ export class Pool {
       void this.retire(member, `ejected while draining: ${reason}`);
       return;
     }
-    if (member.phase === 'warm') return; // paused on purpose; its silence is expected
+    // Paused or saved on purpose: its silence, or its connection's end, is expected.
+    if (member.phase === 'warm' || member.phase === 'saved' || this.saving.has(uuid)) return;
     this.fail(member, `guest ejected: ${reason}`);
   }
 
   /** Called when a sandbox guest process died on its own: the simulated VM crashed. */
   noteGuestCrashed(uuid: string, detail: string): void {
     const member = this.members.get(uuid);
-    if (!member || this.detached) return;
+    if (!member || this.detached || this.saving.has(uuid)) return;
     if (member.phase === 'booting' || member.phase === 'warming' || member.phase === 'healthy' || member.phase === 'warm') this.fail(member, `guest process exited (${detail})`);
   }
 
@@ -273,7 +292,8 @@ export class Pool {
     if (this.detached) return;
     const byUuid = new Map(domains.map((domain) => [domain.uuid, domain]));
     for (const member of this.members.values()) {
-      if (member.hostId !== hostId || member.phase === 'cloning' || member.phase === 'stopping' || member.phase === 'failed') continue;
+      // A saved member's domain is shut off on purpose.
+      if (member.hostId !== hostId || member.phase === 'cloning' || member.phase === 'saved' || member.phase === 'stopping' || member.phase === 'failed') continue;
       if (this.busy.has(member.uuid)) continue;
       const domain = byUuid.get(member.uuid);
       if (!domain || domainIsOff(domain.state)) void this.confirmGone(member);
@@ -382,11 +402,18 @@ export class Pool {
     const serving = this.inPhase('cloning', 'booting', 'healthy').filter((member) => member.purpose === 'serve');
     let missing = this.desiredSize - serving.length;
     if (missing > 0) {
-      // Warm members first: resuming takes milliseconds where a boot takes seconds.
+      // Warm members first: resuming takes milliseconds; then saved ones: a restore takes about
+      // half a boot under emulation (npm run bench:kvm); a boot last.
       for (const member of this.inPhase('warm')) {
         if (missing === 0) break;
         if (this.busy.has(member.uuid)) continue;
         void this.unpark(member);
+        missing -= 1;
+      }
+      for (const member of this.inPhase('saved')) {
+        if (missing === 0) break;
+        if (this.busy.has(member.uuid)) continue;
+        void this.restoreSaved(member);
         missing -= 1;
       }
       for (let i = 0; i < missing; i++) void this.launch('serve');
@@ -415,13 +442,32 @@ export class Pool {
     }
   }
 
+  /**
+   * Keeps the warm pool (paused) and the saved pool (on disk) at their sizes. Refills wait while a
+   * member for serving boots or restores: on a small host a refill's boot beside it slowed a
+   * restore's serving by ~1 s (npm run bench:kvm).
+   */
   private balanceWarmPool(): void {
-    const warm = this.inPhase('cloning', 'warming', 'warm').filter((member) => member.purpose === 'warm').length;
-    if (warm < this.warmPoolSize) {
-      for (let i = warm; i < this.warmPoolSize; i++) void this.launch('warm');
-    } else if (warm > this.warmPoolSize) {
-      const extra = this.inPhase('warm').slice(0, warm - this.warmPoolSize);
-      for (const member of extra) if (!this.busy.has(member.uuid)) void this.retire(member, 'warm pool shrunk', { force: true });
+    const scalingUp = this.inPhase('cloning', 'booting').some((member) => member.purpose === 'serve');
+    this.balanceReadyTier('warm', this.warmPoolSize, scalingUp);
+    if (this.savedPoolSize > 0 && !this.bindings.some((binding) => binding.savedImages)) {
+      if (!this.savedPoolUnplaceableSaid) {
+        this.savedPoolUnplaceableSaid = true;
+        this.onEvent({ type: 'action_failed', member: null, action: 'saved pool', message: 'no connected host can keep saved members (no place for their memory images)' });
+      }
+      return;
+    }
+    this.balanceReadyTier('saved', this.savedPoolSize, scalingUp);
+  }
+
+  private balanceReadyTier(tier: 'warm' | 'saved', size: number, holdRefills: boolean): void {
+    const count = this.inPhase('cloning', 'warming', tier).filter((member) => member.purpose === tier).length;
+    if (count < size) {
+      if (holdRefills) return;
+      for (let i = count; i < size; i++) void this.launch(tier);
+    } else if (count > size) {
+      const extra = this.inPhase(tier).slice(0, count - size);
+      for (const member of extra) if (!this.busy.has(member.uuid)) void this.retire(member, `${tier} pool shrunk`, { force: true });
     }
   }
 
@@ -437,9 +483,10 @@ export class Pool {
   // ---- transitions
 
   /** Clones a new member on the chosen host and starts it. */
-  private async launch(purpose: 'serve' | 'warm'): Promise<void> {
+  private async launch(purpose: PoolMember['purpose']): Promise<void> {
     if (this.closing) return;
-    const binding = choosePlacementHost(this.bindings, [...this.members.values()], this.placement, this.templateName);
+    const candidates = purpose === 'saved' ? this.bindings.filter((binding) => binding.savedImages) : this.bindings;
+    const binding = choosePlacementHost(candidates, [...this.members.values()], this.placement, this.templateName);
     if (!binding) {
       this.onEvent({ type: 'action_failed', member: null, action: 'clone', message: `no connected host has a template named ${this.templateName}` });
       return;
@@ -458,6 +505,7 @@ export class Pool {
       registeredAtMs: null,
       exitReason: null,
       purpose,
+      savedImage: null,
       overlays: [],
       adopted: false,
     };
@@ -492,7 +540,7 @@ export class Pool {
       this.onEvent({ type: 'member_cloned', member: { ...member }, ms: this.clock.nowMs() - cloneStartMs });
       binding.runtime?.manage({ uuid, name, vcpus: member.vcpus });
       if (this.closing) throw new PoolError('closed', 'pool is shutting down');
-      member.phase = purpose === 'warm' ? 'warming' : 'booting';
+      member.phase = purpose === 'serve' ? 'booting' : 'warming';
       member.startedAtMs = this.clock.nowMs();
       await binding.host.domainStart(uuid);
       this.onEvent({ type: 'member_started', member: { ...member } });
@@ -514,7 +562,7 @@ export class Pool {
     if (agent?.healthy) this.noteRegistered(uuid, agent.address);
   }
 
-  /** Pauses a freshly registered warm-pool member. */
+  /** Pauses a freshly registered warm-pool member, or saves a saved-pool one to disk. */
   private async park(member: PoolMember): Promise<void> {
     const binding = this.binding(member.hostId);
     if (!binding || this.busy.has(member.uuid)) return;
@@ -535,17 +583,78 @@ export class Pool {
       }
       if (member.phase !== 'warming') return;
       agent?.setHeartbeatExempt?.(true);
+      if (member.purpose === 'saved') {
+        await this.save(binding, member);
+        return;
+      }
       await binding.host.domainSuspend(member.uuid);
       member.phase = 'warm';
       this.onEvent({ type: 'member_warm', member: { ...member } });
     } catch (error) {
       this.agents.agent(member.uuid)?.setHeartbeatExempt?.(false);
-      this.onEvent({ type: 'action_failed', member: { ...member }, action: 'suspend', message: errorMessage(error) });
+      const saving = member.purpose === 'saved';
+      this.onEvent({ type: 'action_failed', member: { ...member }, action: saving ? 'save' : 'suspend', message: errorMessage(error) });
       this.busy.delete(member.uuid);
-      this.fail(member, 'could not pause for the warm pool');
+      this.fail(member, saving ? 'could not save for the saved pool' : 'could not pause for the warm pool');
     } finally {
       this.busy.delete(member.uuid);
     }
+  }
+
+  /** Saves a warmed-up member's memory to its image; the domain shuts off and stays defined. */
+  private async save(binding: PoolHostBinding, member: PoolMember): Promise<void> {
+    const images = binding.savedImages;
+    if (!images) throw new PoolError('no_host', `host ${binding.host.id} cannot keep saved members`);
+    const path = images.pathFor(member.name);
+    const startMs = this.clock.nowMs();
+    this.saving.add(member.uuid);
+    try {
+      await binding.host.domainSave(member.uuid, path);
+      member.savedImage = path;
+      member.phase = 'saved';
+      // Its connection ended with the guest; the old agent is gone for good.
+      this.agents.agent(member.uuid)?.eject('kicked', 'saved to disk');
+    } catch (error) {
+      // A half-written image is of no use; the member is failed and removed by the caller.
+      await images.remove(path).catch(() => undefined);
+      throw error;
+    } finally {
+      this.saving.delete(member.uuid);
+    }
+    this.onEvent({ type: 'member_saved', member: { ...member }, ms: this.clock.nowMs() - startMs });
+  }
+
+  /**
+   * Restores a saved member into service. It counts as booting until its guest dials in again (it
+   * notices its old connection is gone at its next heartbeat); its image is removed once used.
+   */
+  private async restoreSaved(member: PoolMember): Promise<void> {
+    const binding = this.binding(member.hostId);
+    const path = member.savedImage;
+    if (!binding || !path) return;
+    this.busy.add(member.uuid);
+    const startMs = this.clock.nowMs();
+    try {
+      member.purpose = 'serve';
+      member.phase = 'booting';
+      member.registeredAtMs = null;
+      member.startedAtMs = startMs;
+      await binding.host.domainRestore(member.uuid, path);
+      member.savedImage = null;
+      await binding.savedImages?.remove(path).catch((error: unknown) => {
+        this.onEvent({ type: 'action_failed', member: { ...member }, action: 'remove saved image', message: errorMessage(error) });
+      });
+      this.onEvent({ type: 'member_restored', member: { ...member }, ms: this.clock.nowMs() - startMs });
+    } catch (error) {
+      this.onEvent({ type: 'action_failed', member: { ...member }, action: 'restore', message: errorMessage(error) });
+      this.busy.delete(member.uuid);
+      this.fail(member, 'could not restore from the saved pool');
+      return;
+    } finally {
+      this.busy.delete(member.uuid);
+    }
+    const agent = this.agents.agent(member.uuid);
+    if (agent?.healthy) this.noteRegistered(member.uuid, agent.address);
   }
 
   /** Resumes a warm member into service. */
@@ -614,6 +723,7 @@ export class Pool {
         }
         binding.runtime?.unmanage(member.uuid);
         await this.removeOverlays(binding, member);
+        await this.removeSavedImage(binding, member);
       }
       this.members.delete(member.uuid);
       this.onEvent({ type: 'member_removed', member: { ...member }, reason });
@@ -659,6 +769,17 @@ export class Pool {
       } catch (error) {
         this.onEvent({ type: 'action_failed', member: { ...member }, action: 'remove overlay', message: errorMessage(error) });
       }
+    }
+  }
+
+  /** Also for adopted members, whose image (if any) is found by their name. */
+  private async removeSavedImage(binding: PoolHostBinding, member: PoolMember): Promise<void> {
+    if (!binding.savedImages) return;
+    try {
+      await binding.savedImages.remove(member.savedImage ?? binding.savedImages.pathFor(member.name));
+      member.savedImage = null;
+    } catch (error) {
+      this.onEvent({ type: 'action_failed', member: { ...member }, action: 'remove saved image', message: errorMessage(error) });
     }
   }
 

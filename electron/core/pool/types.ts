@@ -13,6 +13,8 @@ export interface PoolHost {
   domainForceOff(uuid: string): Promise<void>;
   domainSuspend(uuid: string): Promise<void>;
   domainResume(uuid: string): Promise<void>;
+  domainSave(uuid: string, path: string): Promise<void>;
+  domainRestore(uuid: string, path: string): Promise<void>;
   domainUndefine(uuid: string): Promise<void>;
   domainLookup(uuid: string): Promise<DomainSnapshot | null>;
 }
@@ -54,6 +56,13 @@ export interface CloneStorage {
   removeOverlay(path: string): Promise<void>;
 }
 
+/** Where a host keeps the memory images of saved members (one file per member, named after it). */
+export interface SavedImageStore {
+  pathFor(memberName: string): string;
+  /** Removes an image; a missing one is not an error. */
+  remove(path: string): Promise<void>;
+}
+
 /** A host the pool may place members on. */
 export interface PoolHostBinding {
   host: PoolHost;
@@ -61,6 +70,8 @@ export interface PoolHostBinding {
   runtime?: GuestRuntime;
   /** Present on real hosts whose template has a disk. */
   storage?: CloneStorage;
+  /** Present on hosts that can keep saved members (the saved pool); without it none are placed there. */
+  savedImages?: SavedImageStore;
   /** Extra SMBIOS OEM strings for members (manager address and token for real guests). */
   oemStrings?: () => string[];
   /**
@@ -72,10 +83,11 @@ export interface PoolHostBinding {
 
 /**
  * A member's life: cloning → booting → healthy → draining → stopping → (gone).
- * Warm-pool members go warming → warm (paused) and become healthy when resumed.
+ * Warm-pool members go warming → warm (paused) and become healthy when resumed; saved-pool members
+ * go warming → saved (memory image on disk, domain shut off) → booting when restored → healthy.
  * A failed member (ejected, boot timeout, domain gone) is forced off and removed.
  */
-export type MemberPhase = 'cloning' | 'booting' | 'healthy' | 'warming' | 'warm' | 'draining' | 'stopping' | 'failed';
+export type MemberPhase = 'cloning' | 'booting' | 'healthy' | 'warming' | 'warm' | 'saved' | 'draining' | 'stopping' | 'failed';
 
 export interface PoolMember {
   uuid: string;
@@ -90,8 +102,10 @@ export interface PoolMember {
   registeredAtMs: number | null;
   /** Why it is leaving, when it is. */
   exitReason: string | null;
-  /** What it was started for: serving now, or waiting paused in the warm pool. */
-  purpose: 'serve' | 'warm';
+  /** What it was started for: serving now, waiting paused in the warm pool, or saved to disk in the saved pool. */
+  purpose: 'serve' | 'warm' | 'saved';
+  /** The saved-pool member's memory image while it is saved; null otherwise. */
+  savedImage: string | null;
   overlays: string[];
   adopted: boolean;
 }
@@ -102,6 +116,8 @@ export type PoolEvent =
   | { type: 'member_healthy'; member: PoolMember; address: string; bootMs: number }
   | { type: 'member_warm'; member: PoolMember }
   | { type: 'member_resumed'; member: PoolMember; ms: number }
+  | { type: 'member_saved'; member: PoolMember; ms: number }
+  | { type: 'member_restored'; member: PoolMember; ms: number }
   | { type: 'member_draining'; member: PoolMember; reason: string }
   | { type: 'member_failed'; member: PoolMember; reason: string }
   | { type: 'member_removed'; member: PoolMember; reason: string }
@@ -115,6 +131,7 @@ export interface PoolStatus {
   min: number;
   max: number;
   warmPoolSize: number;
+  savedPoolSize: number;
   members: PoolMember[];
   counts: Record<MemberPhase, number>;
 }

@@ -135,6 +135,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
       min: policy.min,
       max: policy.max,
       warmPoolSize: policy.warmPoolSize,
+      savedPoolSize: policy.savedPoolSize,
       bootTimeoutMs: policy.bootTimeoutMs,
       drainTimeoutMs: options.config.pool.drainTimeoutMs,
       shutdownTimeoutMs: options.config.pool.shutdownTimeoutMs,
@@ -240,7 +241,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
 
   setPolicy(input: unknown): PolicyConfig {
     const policy = this.autoscaler.setConfig(input);
-    this.pool.setBounds({ min: policy.min, max: policy.max, warmPoolSize: policy.warmPoolSize, bootTimeoutMs: policy.bootTimeoutMs });
+    this.pool.setBounds({ min: policy.min, max: policy.max, warmPoolSize: policy.warmPoolSize, savedPoolSize: policy.savedPoolSize, bootTimeoutMs: policy.bootTimeoutMs });
     this.config = { ...this.config, policy };
     this.log.info('policy_set', { policy });
     this.scheduleScale();
@@ -434,6 +435,10 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
       case 'member_removed':
         this.log.info('member_removed', { name: event.member.name, reason: event.reason });
         break;
+      case 'member_saved':
+      case 'member_restored':
+        this.log.info(event.type, { name: event.member.name, ms: Math.round(event.ms) });
+        break;
       case 'member_warm':
       case 'member_resumed':
       case 'member_draining':
@@ -473,7 +478,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
   private memberView(member: PoolMember): MemberView {
     const agent = this.agentServer?.agent(member.uuid);
     const state: MemberView['state'] =
-      member.phase === 'healthy' ? 'healthy' : member.phase === 'draining' ? 'draining' : member.phase === 'warm' ? 'paused' : 'booting';
+      member.phase === 'healthy' ? 'healthy' : member.phase === 'draining' ? 'draining' : member.phase === 'warm' || member.phase === 'saved' ? 'paused' : 'booting';
     return {
       id: member.uuid,
       state,

@@ -1,6 +1,8 @@
 // Opens the hosts a control plane runs on: a libvirt connection per URI, and for sandbox
 // (test:///) hosts the simulated-guest runtime beside it. Knows nothing of pools or load.
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock';
@@ -10,6 +12,7 @@ import { kvmHostBinding } from '../kvm/binding';
 import type { LogFn } from '../hypervisor/types';
 import type { LibvirtConnector } from '../hypervisor/libvirt-like';
 import type { Logger } from '../metrics/log';
+import { SavedImageDir } from '../pool/saved-image-dir';
 import { SandboxGuestRuntime } from '../sandbox/guest-runtime';
 import { prepareSandboxHost, sandboxUri } from '../sandbox/sandbox-host';
 import type { ControlPlaneHost } from './control-plane';
@@ -70,6 +73,8 @@ export async function openHosts(options: OpenHostsOptions): Promise<OpenedHosts>
   const registry = new HypervisorRegistry({ clock: options.clock, log: logFn, pollIntervalMs: options.pollIntervalMs ?? 1000, connector: options.connector });
   let manager = { host: '127.0.0.1', port: 0 };
   const hosts: ControlPlaneHost[] = [];
+  // Sandbox "memory images" are the test driver's small files; they live only as long as this process.
+  const sandboxSavedDir = join(tmpdir(), `cms-sandbox-saved-${process.pid}`);
 
   /** Real hosts: linked-clone overlays (local URIs) and each member's manager address + token. */
   function realHostBinding(connection: HypervisorConnection): ControlPlaneHost {
@@ -97,7 +102,7 @@ export async function openHosts(options: OpenHostsOptions): Promise<OpenedHosts>
       simulated: true,
       note: 'sandbox VMs are simulated: libvirt test-driver domains with a local guest-server process each, throttled per vCPU',
     });
-    return { host: connection, runtime, stopGuests: () => runtime.stopAll() };
+    return { host: connection, runtime, savedImages: new SavedImageDir(sandboxSavedDir), stopGuests: () => runtime.stopAll() };
   }
 
   async function add(uri: string): Promise<ControlPlaneHost> {
@@ -126,6 +131,7 @@ export async function openHosts(options: OpenHostsOptions): Promise<OpenedHosts>
     await Promise.all(hosts.map((binding) => binding.stopGuests?.()));
     hosts.length = 0;
     await registry.closeAll();
+    await rm(sandboxSavedDir, { recursive: true, force: true });
   }
 
   try {

@@ -134,6 +134,7 @@ export class CmsService {
     const domains: DomainView[] = [];
     for (const host of status.hosts) domains.push(...this.domainViews(host));
     const counts = status.pool.counts;
+    const members = status.pool.members;
     return {
       hosts: status.hosts.map((host) => ({
         id: host.id,
@@ -152,9 +153,12 @@ export class CmsService {
         min: status.pool.min,
         max: status.pool.max,
         warmPoolSize: status.pool.warmPoolSize,
+        savedPoolSize: status.pool.savedPoolSize,
         healthy: counts.healthy,
         booting: counts.booting + counts.cloning,
-        warm: counts.warm + counts.warming,
+        // Members warming up count toward the tier they are for.
+        warm: counts.warm + members.filter((member) => member.phase === 'warming' && member.purpose === 'warm').length,
+        saved: counts.saved + members.filter((member) => member.phase === 'warming' && member.purpose === 'saved').length,
       },
       load: status.load,
       scaling: status.scaling,

@@ -1,5 +1,5 @@
 // The scaling panel: the autoscaling policy (target tracking or the original's threshold rule) with
-// its knobs, min/max and warm pool; "scale to N"; autoscaling on/off; the last decision's reason.
+// its knobs, min/max, warm and saved pools; "scale to N"; autoscaling on/off; the last decision's reason.
 // The form is checked with the contract's policy schema before it is sent.
 import { useEffect, useState, type FormEvent } from 'react';
 import { runCommand } from '../api/bind';
@@ -62,6 +62,7 @@ export function ScalingPanel() {
         <p className="panel-note" data-testid="pool-summary">
           Pool <strong>{pool.name}</strong>: desired {pool.desired} ({pool.min}–{pool.max}) · healthy {pool.healthy} · booting {pool.booting}
           {pool.warmPoolSize > 0 ? ` · warm ${pool.warm}/${pool.warmPoolSize}` : ''}
+          {pool.savedPoolSize > 0 ? ` · saved ${pool.saved}/${pool.savedPoolSize}` : ''}
         </p>
       )}
       {scaling?.lastReason && (

@@ -28,6 +28,7 @@ export const commonKnobs: readonly KnobSpec[] = [
   knob('min' satisfies CommonKey, 'Min VMs', '', 'Fewest members counted toward capacity', 1, true),
   knob('max' satisfies CommonKey, 'Max VMs', '', 'Most members counted toward capacity', 1, true),
   knob('warmPoolSize' satisfies CommonKey, 'Warm pool', 'VMs', 'Paused members kept ready to resume in milliseconds', 1, true),
+  knob('savedPoolSize' satisfies CommonKey, 'Saved pool', 'VMs', 'Warmed-up members saved to disk (no memory, no CPU), restored in seconds', 1, true),
   knob('periodMs' satisfies CommonKey, 'Evaluate every', 's', 'How often the autoscaler decides', 1000, false),
   knob('warmupMs' satisfies CommonKey, 'Warm-up', 's', "Grace after registration before a member's metrics count", 1000, false),
   knob('bootTimeoutMs' satisfies CommonKey, 'Boot timeout', 's', 'A member not registered by then is replaced', 1000, false),

@@ -1,4 +1,4 @@
-// The scaling slice: the pool (desired, min/max, warm pool, healthy/booting/warm counts) and the
+// The scaling slice: the pool (desired, min/max, warm and saved pools, healthy/booting/warm/saved counts) and the
 // autoscaler (policy config, paused, last reason), as the last state push said. No I/O, no React.
 import type { AppState } from '../../../electron/contract/contract';
 import type { SliceCreator } from './types';
@@ -24,6 +24,8 @@ function samePool(a: AppState['pool'] | null, b: AppState['pool']): boolean {
     a.min === b.min &&
     a.max === b.max &&
     a.warmPoolSize === b.warmPoolSize &&
+    a.savedPoolSize === b.savedPoolSize &&
+    a.saved === b.saved &&
     a.healthy === b.healthy &&
     a.booting === b.booting &&
     a.warm === b.warm

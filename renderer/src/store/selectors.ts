@@ -25,8 +25,9 @@ const healthRank: Record<NonNullable<DomainView['health']>, number> = {
   warming: 3,
   healthy: 4,
   warm: 5,
-  draining: 6,
-  stopping: 7,
+  saved: 6,
+  draining: 7,
+  stopping: 8,
 };
 
 /** Nulls sort after numbers in either direction, so "no value" never tops a descending list. */

@@ -133,7 +133,7 @@ class SyntheticHost {
     return {
       hosts: [{ id: 'bench', uri: 'test:///bench.xml', status: 'connected', hostname: 'bench-host', cpus: 64, memoryKiB: 256 * 1024 * 1024, lastError: null, sandbox: true }],
       domains: this.domains.map((domain) => ({ ...domain })),
-      pool: { name: 'cms', desired: 400, min: 1, max: 500, warmPoolSize: 0, healthy: 398, booting: 2, warm: 0 },
+      pool: { name: 'cms', desired: 400, min: 1, max: 500, warmPoolSize: 0, savedPoolSize: 0, healthy: 398, booting: 2, warm: 0, saved: 0 },
       load: { profile: { kind: 'constant', rateRps: 60 }, running: true, paused: false, offeredRps: 60, digits: 3, sent: this.tS * 60 },
       scaling: {
         config: {
@@ -143,6 +143,7 @@ class SyntheticHost {
           bootTimeoutMs: 60_000,
           warmupMs: 5_000,
           warmPoolSize: 0,
+          savedPoolSize: 0,
           periodMs: 2_000,
           metric: 'utilization',
           target: 0.6,

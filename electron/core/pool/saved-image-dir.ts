@@ -1,0 +1,39 @@
+// Saved-pool members' memory images as files in one folder: `<dir>/<member>.cms-saved`, written by
+// libvirt (virDomainSave) and removed here when the member is restored or removed.
+import { mkdirSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { SavedImageStore } from './types';
+
+/** Member names come from the pool (`<pool>-<n>`); anything else is refused as a file name. */
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$/;
+/** Not `.save`: libvirt reads `<name>.save` in its own folder as a managed-save image. */
+const SUFFIX = '.cms-saved';
+
+export class SavedImageDir implements SavedImageStore {
+  readonly dir: string;
+
+  /** Creates the folder if it is missing (mode 0700: an image holds the guest's whole memory, token included). */
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  pathFor(memberName: string): string {
+    if (!SAFE_NAME.test(memberName)) throw new Error(`member name '${memberName}' is not safe as a file name`);
+    return join(this.dir, `${memberName}${SUFFIX}`);
+  }
+
+  async remove(path: string): Promise<void> {
+    // Only what pathFor could have named: never another file, wherever a caller's path points.
+    const name = basename(path);
+    if (resolve(dirname(path)) !== this.dir || !name.endsWith(SUFFIX) || !SAFE_NAME.test(name.slice(0, -SUFFIX.length))) {
+      throw new Error(`refusing to remove '${path}': not a saved image of ${this.dir}`);
+    }
+    try {
+      await unlink(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
