@@ -1,5 +1,5 @@
 // Pool features on the sandbox: the warm pool (paused members resumed in milliseconds, not ejected
-// while paused), placement across two sandbox hosts, manual scale-to with autoscaling paused, and
+// while paused), the saved pool (saved members restored into service), placement across two sandbox hosts, manual scale-to with autoscaling paused, and
 // deleting a clone by hand.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,35 @@ describe('warm pool', () => {
     // The resumed guest keeps its heartbeats: still healthy after another timeout's worth.
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(plane.pool.member(warm?.uuid as string)?.phase).toBe('healthy');
+    expectInvariant(plane);
+  }, 60_000);
+});
+
+describe('saved pool', () => {
+  it('keeps a member saved (domain off, image kept), restores it on scale-up and it serves', async () => {
+    harness = await startPlane(
+      testConfig({
+        policy: { kind: 'target', min: 1, max: 4, savedPoolSize: 1, periodMs: 500, warmupMs: 500, scaleDownWindowMs: 60_000 },
+        load: { profile: { kind: 'constant', rateRps: 1 } },
+      }),
+    );
+    const { plane, log } = harness;
+    await waitFor(() => plane.pool.status().counts.saved === 1 && healthyCount(plane) === 1, 20_000, 'one serving and one saved member');
+    const saved = plane.pool.list().find((member) => member.phase === 'saved');
+    const uuid = saved?.uuid as string;
+    expect((await harness.hosts.hosts[0]?.host.domainLookup(uuid))?.state).toBe('shutoff');
+    expect(saved?.savedImage).toMatch(/\.cms-saved$/);
+    // Its guest's connection ended with the save: expected, so neither a failure nor a replacement.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(plane.pool.member(uuid)?.phase).toBe('saved');
+    expect(log.find('member_failed')).toEqual([]);
+
+    plane.pauseAutoscaling();
+    plane.scaleTo(2, 'test: one more');
+    await waitFor(() => plane.pool.member(uuid)?.phase === 'healthy', 10_000, 'the saved member to serve');
+    expect(log.find('member_restored').map((entry) => entry.name)).toEqual([saved?.name]);
+    expect(await plane.agents.agent(uuid)?.collide('after-restore', 1, 10_000)).toMatchObject({ t: 'result' });
+    await waitFor(() => plane.pool.status().counts.saved === 1, 20_000, 'the saved pool to refill');
     expectInvariant(plane);
   }, 60_000);
 });
