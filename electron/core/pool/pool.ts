@@ -444,8 +444,8 @@ export class Pool {
 
   /**
    * Keeps the warm pool (paused) and the saved pool (on disk) at their sizes. Refills wait while a
-   * member for serving boots or restores: on a small host a refill's boot beside it slowed a
-   * restore's serving by ~1 s (npm run bench:kvm).
+   * member for serving boots or restores: on a small host a refill's boot beside a restore made
+   * the restore call ~0.5 s slower (2.0–2.2 s instead of 1.5–1.6 s, npm run bench:kvm).
    */
   private balanceWarmPool(): void {
     const scalingUp = this.inPhase('cloning', 'booting').some((member) => member.purpose === 'serve');

@@ -13,14 +13,14 @@ const SUFFIX = '.cms-saved';
 export class SavedImageDir implements SavedImageStore {
   readonly dir: string;
 
-  /** Creates the folder if it is missing (mode 0700: an image holds the guest's whole memory, token included). */
   constructor(dir: string) {
     this.dir = resolve(dir);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
+  /** Creates the folder when first needed (mode 0700: an image holds the guest's whole memory, token included). */
   pathFor(memberName: string): string {
     if (!SAFE_NAME.test(memberName)) throw new Error(`member name '${memberName}' is not safe as a file name`);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     return join(this.dir, `${memberName}${SUFFIX}`);
   }
 

@@ -25,7 +25,7 @@ export interface SandboxGuestRuntimeOptions {
   bootDelayMs?: number;
   /**
    * Simulated restore time of a saved domain, in ms. @default 45 % of bootDelayMs: on real TCG
-   * guests a restore served in ~2.4 s where a boot took ~5.2 s (npm run bench:kvm).
+   * guests a restore served in ~2.2 s where a boot took ~5.1 s (npm run bench:kvm).
    */
   restoreDelayMs?: number;
   /** Throttle of each guest worker, in hashes per second per vCPU (sandbox capacity grows with pool size). */
