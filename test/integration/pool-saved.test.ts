@@ -11,29 +11,10 @@ import { systemClock } from '../../electron/core/clock';
 import { HypervisorConnection } from '../../electron/core/hypervisor';
 import { Pool } from '../../electron/core/pool/pool';
 import { SavedImageDir } from '../../electron/core/pool/saved-image-dir';
-import type { PoolAgent, PoolEvent, PoolHost } from '../../electron/core/pool/types';
+import type { PoolEvent, PoolHost } from '../../electron/core/pool/types';
 import { sandboxUri } from '../../electron/core/sandbox';
 import { waitFor } from '../support/control-plane';
-
-class StandInAgent implements PoolAgent {
-  readonly address = '127.0.0.1:1';
-  readonly healthy = true;
-  readonly outstanding = 0;
-  readonly registeredAtMs = 0;
-  readonly lastLoad = null;
-  readonly requests: string[] = [];
-  ejected = 0;
-  constructor(readonly uuid: string) {}
-  async whenThreadsReady(): Promise<void> {}
-  eject(): void {
-    this.ejected += 1;
-  }
-  setHeartbeatExempt(): void {}
-  async collide(word: string): Promise<unknown> {
-    this.requests.push(word);
-    return { t: 'result', match: '0', attempts: 1, ms: 1 };
-  }
-}
+import { StandInAgent } from '../support/stand-in-agent';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -106,7 +87,7 @@ describe('saved pool', () => {
     const member = pool.member(uuid);
     expect(member?.savedImage).toBe(images.pathFor(member?.name ?? ''));
     expect(existsSync(member?.savedImage ?? '')).toBe(true);
-    expect(agents.get(uuid)?.requests).toEqual([`warm-up-${uuid}`]);
+    expect(agents.get(uuid)?.requests).toEqual([{ word: `warm-up-${uuid}`, digits: 1 }]);
     expect(agents.get(uuid)?.ejected).toBe(1);
     expect((await conn.domainLookup(uuid))?.state).toBe('shutoff');
     // A poll sees the domain off: for a saved member that is expected, not a failure.

@@ -6,38 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../electron/core/clock';
 import { HypervisorConnection } from '../../electron/core/hypervisor';
 import { Pool } from '../../electron/core/pool/pool';
-import type { PoolAgent, PoolEvent } from '../../electron/core/pool/types';
+import type { PoolEvent } from '../../electron/core/pool/types';
 import { sandboxUri } from '../../electron/core/sandbox';
 import { waitFor } from '../support/control-plane';
-
-/** A registered guest that answers (or refuses) the pool's requests, counting them. */
-class StandInAgent implements PoolAgent {
-  readonly address = '127.0.0.1:1';
-  readonly healthy = true;
-  readonly outstanding = 0;
-  readonly registeredAtMs = 0;
-  readonly lastLoad = null;
-  readonly requests: Array<{ word: string; digits: number }> = [];
-  markThreadsReady: () => void = () => {};
-  private readonly threadsReady = new Promise<void>((resolve) => (this.markThreadsReady = resolve));
-  constructor(
-    readonly uuid: string,
-    private readonly answers: boolean,
-    threadsReadyAtOnce: boolean,
-  ) {
-    if (threadsReadyAtOnce) this.markThreadsReady();
-  }
-  whenThreadsReady(): Promise<void> {
-    return this.threadsReady;
-  }
-  eject(): void {}
-  setHeartbeatExempt(): void {}
-  async collide(word: string, digits: number): Promise<unknown> {
-    this.requests.push({ word, digits });
-    if (!this.answers) throw new Error('agent request timed out after 10000 ms');
-    return { t: 'result', match: '0', attempts: 1, ms: 1 };
-  }
-}
+import { StandInAgent } from '../support/stand-in-agent';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -61,7 +33,7 @@ async function warmPool(answers: (uuid: string) => boolean, threadsReadyAtOnce =
       events.push(event);
       // The "guest" registers as soon as its domain runs.
       if (event.type === 'member_started') {
-        agents.set(event.member.uuid, new StandInAgent(event.member.uuid, answers(event.member.uuid), threadsReadyAtOnce));
+        agents.set(event.member.uuid, new StandInAgent(event.member.uuid, { answers: answers(event.member.uuid), threadsReadyAtOnce }));
         pool.noteRegistered(event.member.uuid, '127.0.0.1:1');
       }
     },
