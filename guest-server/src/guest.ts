@@ -108,7 +108,7 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
       lastSource = found.source;
       return found.address;
     };
-    link = new ManagerLink({
+    const managerLink = new ManagerLink({
       resolveAddress,
       registerMessage: () => ({ t: 'register', uuid, hostname: hostname().slice(0, 255), vcpus: options.vcpus, version: PROTOCOL_VERSION, token: token.token, port: address.port }),
       heartbeatMs: options.heartbeatMs,
@@ -124,23 +124,22 @@ export async function startGuestServer(options: GuestOptions, runtime: GuestRunt
       onDialSettled: (registered) => setTimeout(() => startWorkers(registered ? 'registered' : 'dial failed'), WORKER_START_AFTER_DIAL_MS),
     });
     log.info('identity', { uuid, uuidSource: uuidFound?.source ?? 'random', tokenSource: token.source });
-    link.start();
-    const restoredLink = link;
+    link = managerLink;
+    managerLink.start();
     restoreWatch = watchForRestore({
       rtcFile: options.rtcFile,
       intervalMs: RESTORE_WATCH_MS,
       thresholdS: 2,
       onRestored: (behindS) => {
         log.info('restored', { clockBehindS: behindS, message: 'restored from a saved image: redialing the manager' });
-        restoredLink.redialNow();
+        managerLink.redialNow();
       },
       onUnavailable: (message) => log.debug('restore_watch_off', { message }),
     });
     // The manager learns at once that the guest now serves at full speed (its `ready` count): it
     // waits for that before it parks a warm-pool member, so a resumed one needs no thread start.
-    const readyLink = link;
     firstWorkerReady.then(
-      () => readyLink.beatNow(),
+      () => managerLink.beatNow(),
       () => {},
     );
   }
