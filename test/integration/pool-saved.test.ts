@@ -145,12 +145,18 @@ describe('saved pool', () => {
 });
 
 describe('SavedImageDir', () => {
-  it('names images after members, refuses unsafe names, and removes only its own files', async () => {
+  it('names images after members, makes its folder only for a new image, refuses unsafe names, and removes only its own files', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cms-saved-dir-'));
     try {
       const images = new SavedImageDir(dir);
       expect(images.pathFor('cms-3')).toBe(join(dir, 'cms-3.cms-saved'));
       expect(() => images.pathFor('../etc/passwd')).toThrow(/not safe/);
+      // Only a new image makes the folder: naming one (as every removal does) leaves no trace.
+      const nested = new SavedImageDir(join(dir, 'sub'));
+      nested.pathFor('cms-1');
+      expect(existsSync(join(dir, 'sub'))).toBe(false);
+      expect(nested.prepare('cms-1')).toBe(join(dir, 'sub', 'cms-1.cms-saved'));
+      expect(existsSync(join(dir, 'sub'))).toBe(true);
       await expect(images.remove(join(dir, 'missing.cms-saved'))).resolves.toBeUndefined();
       await expect(images.remove(join(dir, 'other.txt'))).rejects.toThrow(/refusing/);
       await expect(images.remove('/etc/cms-3.cms-saved')).rejects.toThrow(/refusing/);

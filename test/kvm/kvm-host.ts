@@ -11,6 +11,7 @@ import { systemClock } from '../../electron/core/clock';
 import { HypervisorConnection } from '../../electron/core/hypervisor/connection';
 import { buildGuestImage, defineTemplate, probeAccelerator, type AccelProbeResult, type GuestImage } from '../../electron/core/kvm/index';
 import { defaultSavedImageDir } from '../../electron/core/kvm/image';
+import { SAVED_IMAGE_SUFFIX } from '../../electron/core/pool/saved-image-dir';
 import { ensureGuestBuilt } from '../support/guest-process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -163,7 +164,7 @@ export async function cleanupKvmHost(host: KvmHost, poolName: string): Promise<{
     // Saved-pool images the run left (none when the pool shut down cleanly).
     const savedDir = defaultSavedImageDir();
     for (const file of existsSync(savedDir) ? readdirSync(savedDir) : []) {
-      if (!file.endsWith('.cms-saved') || !poolNamePattern(poolName).test(file.slice(0, -'.cms-saved'.length))) continue;
+      if (!file.endsWith(SAVED_IMAGE_SUFFIX) || !poolNamePattern(poolName).test(file.slice(0, -SAVED_IMAGE_SUFFIX.length))) continue;
       stray.push(file);
       rmSync(join(savedDir, file), { force: true });
     }

@@ -605,7 +605,7 @@ export class Pool {
   private async save(binding: PoolHostBinding, member: PoolMember): Promise<void> {
     const images = binding.savedImages;
     if (!images) throw new PoolError('no_host', `host ${binding.host.id} cannot keep saved members`);
-    const path = images.pathFor(member.name);
+    const path = images.prepare(member.name);
     const startMs = this.clock.nowMs();
     this.saving.add(member.uuid);
     try {
@@ -773,11 +773,11 @@ export class Pool {
     }
   }
 
-  /** Also for adopted members, whose image (if any) is found by their name. */
+  /** By the member's name, so also for adopted members, whose image (if any) the pool never saw. */
   private async removeSavedImage(binding: PoolHostBinding, member: PoolMember): Promise<void> {
     if (!binding.savedImages) return;
     try {
-      await binding.savedImages.remove(member.savedImage ?? binding.savedImages.pathFor(member.name));
+      await binding.savedImages.remove(binding.savedImages.pathFor(member.name));
       member.savedImage = null;
     } catch (error) {
       this.onEvent({ type: 'action_failed', member: { ...member }, action: 'remove saved image', message: errorMessage(error) });

@@ -58,7 +58,10 @@ export interface CloneStorage {
 
 /** Where a host keeps the memory images of saved members (one file per member, named after it). */
 export interface SavedImageStore {
+  /** Where a member's image is (or would be). */
   pathFor(memberName: string): string;
+  /** pathFor, with its folder made if missing: where a new image is to be written. */
+  prepare(memberName: string): string;
   /** Removes an image; a missing one is not an error. */
   remove(path: string): Promise<void>;
 }
