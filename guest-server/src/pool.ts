@@ -2,7 +2,7 @@
 // main-thread stand-in while no thread is ready, cancellation, and the busy-time and hash counters
 // the heartbeat reports. It knows nothing of sockets or the protocol; a failed worker fails only
 // its current job and is replaced.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from './log';
 import { Pacer } from './pacer';
 import { runStandIn, type StandInEnd, type StandInRun } from './stand-in';
@@ -212,7 +212,11 @@ export class WorkerPool {
     };
     // The bundle carries the worker's own small bundle as a string (see build/build.mjs); from the
     // TypeScript sources (tests) the worker starts from the given file instead.
-    const worker = EMBEDDED_WORKER_SOURCE !== null ? new Worker(EMBEDDED_WORKER_SOURCE, { eval: true, workerData: init }) : new Worker(this.options.workerFile, { workerData: init });
+    // node:worker_threads is loaded here, not with the module: a Node start-up snapshot (the guest
+    // image's) must not hold it, or every thread of a process started from it fails ("undefined is
+    // not an integer typed array": the module's shared cwd counter does not survive the snapshot).
+    const { Worker: WorkerThread } = process.getBuiltinModule('node:worker_threads');
+    const worker = EMBEDDED_WORKER_SOURCE !== null ? new WorkerThread(EMBEDDED_WORKER_SOURCE, { eval: true, workerData: init }) : new WorkerThread(this.options.workerFile, { workerData: init });
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     const slot: Slot = { index, worker, current: null, startedMs: 0, ready, markReady, isReady: false, dead: false };

@@ -100,6 +100,8 @@ export interface StartGuestOptions {
   echoLogs?: boolean;
   /** Run this copy of the bundle instead of GUEST_DIST (e.g. one copied out of the repository). */
   script?: string;
+  /** Start Node from this start-up snapshot of the bundle (`node --snapshot-blob FILE -- ARGS`) instead. */
+  snapshot?: string;
 }
 
 export interface ExitInfo {
@@ -142,7 +144,8 @@ export async function startGuest(args: readonly string[] = [], options: StartGue
   if (!finalArgs.includes('--manager') && !finalArgs.includes('--no-manager') && !options.allowDiscovery) finalArgs.push('--no-manager');
 
   installExitHook();
-  const child = spawn(process.execPath, [script, ...finalArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = options.snapshot ? ['--snapshot-blob', options.snapshot, '--'] : [script];
+  const child = spawn(process.execPath, [...entry, ...finalArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const lines: GuestLogLine[] = [];
   const waiters: Array<{ predicate: (line: GuestLogLine) => boolean; resolve: (line: GuestLogLine) => void }> = [];

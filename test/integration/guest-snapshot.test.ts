@@ -1,0 +1,75 @@
+// The guest server started from a Node start-up snapshot of its bundle, as the guest image does
+// (there made under qemu-user for the emulated CPU; here natively, which Node equally accepts): the
+// snapshot builds without node:worker_threads loaded, and a process started from it takes its own
+// flags, registers, starts worker threads that report ready and answers real work on them.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMessageSchema, registerMessageSchema, resultAnswerSchema } from '../../guest-server/src/protocol';
+import { NdjsonPeer } from '../support/guest-client';
+import { ensureGuestBuilt, startGuest } from '../support/guest-process';
+import { referenceCollide } from '../support/guest-reference';
+
+const dir = mkdtempSync(join(tmpdir(), 'cms-snapshot-'));
+const snapshot = join(dir, 'guest-server.snapshot');
+let buildStderr = '';
+
+beforeAll(() => {
+  const built = spawnSync(process.execPath, ['--snapshot-blob', snapshot, '--build-snapshot', ensureGuestBuilt()], { encoding: 'utf8', timeout: 60_000 });
+  buildStderr = built.stderr;
+  expect(built.status, built.stderr).toBe(0);
+}, 90_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function fromSnapshot(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, ['--snapshot-blob', snapshot, '--', ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('guest server from a Node start-up snapshot', () => {
+  it('builds with no module the snapshot cannot hold (node:worker_threads) loaded', () => {
+    expect(statSync(snapshot).size).toBeGreaterThan(1_000_000);
+    // Node warns when the builder loads node:worker_threads, whose state breaks every thread later.
+    expect(buildStderr).not.toContain('worker_threads');
+  });
+
+  it('takes its own flags: arguments start right after the snapshot', () => {
+    const version = fromSnapshot(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe('1');
+    const bad = fromSnapshot(['--workers', 'two']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--workers');
+  });
+
+  it('registers, starts worker threads that report ready, and answers on them', async () => {
+    let peer: NdjsonPeer | null = null;
+    const server: Server = createServer((socket) => (peer = new NdjsonPeer(socket)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const guest = await startGuest(['--manager', `127.0.0.1:${port}`, '--uuid', 'snap-uuid', '--token', 't', '--vcpus', '1', '--workers', '1', '--heartbeat-ms', '100'], { snapshot });
+    try {
+      expect(guest.logs().some((line) => line.event === 'started_from_snapshot' && typeof line.ms === 'number')).toBe(true);
+      const deadline = Date.now() + 10_000;
+      while (!peer && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const conn = peer as NdjsonPeer | null;
+      if (!conn) throw new Error('the guest did not dial its manager');
+      expect(registerMessageSchema.parse(await conn.next())).toMatchObject({ uuid: 'snap-uuid', token: 't', port: guest.port });
+      conn.send({ t: 'registered' });
+      // A thread that failed to start (as every one did when the snapshot held node:worker_threads)
+      // never reports ready: the main thread's stand-in would still answer, so wait for this first.
+      const isLoad = (message: Record<string, unknown>): boolean => message.t === 'load' && Number(message.ready) >= 1;
+      expect(loadMessageSchema.parse(await conn.next(isLoad, 10_000)).ready).toBe(1);
+      const answer = resultAnswerSchema.parse(await conn.request({ t: 'collide', id: 1, word: 'snapshot', digits: 3 }, 10_000));
+      expect(answer.match).toBe(referenceCollide('snapshot', 3).match);
+      expect(guest.logs().filter((line) => line.level === 'error')).toEqual([]);
+    } finally {
+      expect(await guest.stop()).toEqual({ code: 0, signal: null });
+      await (peer as NdjsonPeer | null)?.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
