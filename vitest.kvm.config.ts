@@ -9,5 +9,6 @@ export default defineConfig({
     testTimeout: 400_000,
     hookTimeout: 400_000,
     reporters: ['default'],
+    fileParallelism: false,
   },
 });

@@ -3,7 +3,7 @@
 // its requests retried, replaced), a libvirtd restart (reconnect, keeps serving, nothing lost), the
 // load dropping (shrink), and quit (no pool domain, overlay or started daemon left). Uses KVM where
 // a probe shows it boots the kernel, TCG elsewhere. Skips only where libvirtd cannot run at all.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestOutcome } from '../../electron/core/balancer/balancer';
 import type { PoolEvent } from '../../electron/core/pool/types';
@@ -118,6 +118,13 @@ describe('whole loop on real QEMU/KVM VMs (qemu:///system)', () => {
       // Each member runs on its own qcow2 overlay of the template's disk, named in its XML.
       expect(member.overlays).toHaveLength(1);
       expect(existsSync(member.overlays[0] as string)).toBe(true);
+    }
+    if (host?.accel.domainType === 'qemu' && host.image.manifest.snapshotCpu) {
+      // Emulated guests start from the image's Node start-up snapshot: Node accepted it, so it was
+      // made for the very CPU libvirt gives them (it refuses any other and the guest falls back).
+      const consoleLog = readFileSync(`/var/log/libvirt/qemu/${members[0]?.name ?? '?'}.console.log`, 'utf8');
+      expect(consoleLog).toContain('"event":"started_from_snapshot"');
+      expect(consoleLog).not.toContain('refused the start-up snapshot');
     }
     const clones = eventsOf('member_cloned');
     expect(clones.length).toBeGreaterThanOrEqual(3);

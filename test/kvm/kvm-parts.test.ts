@@ -19,6 +19,7 @@ import {
   parseTemplateNetwork,
   qcow2OverlayBytes,
   readDiskInfo,
+  tcgCpuQemuArg,
   templateDomainXml,
   withBootSettings,
   type GuestImage,
@@ -56,6 +57,7 @@ const image: GuestImage = {
     busyboxPackage: 'busybox-static 1',
     nodeVersion: 'v20',
     modules: 'virtio_net',
+    snapshotCpu: 'kvm64,+rdrand',
     builtAt: '2026-01-01T00:00:00Z',
     buildSeconds: 1,
   },
@@ -191,6 +193,8 @@ describe('template XML', () => {
     expect(xml).not.toContain('host-passthrough');
     // Emulated RDRAND, so the guest's random pool is ready before any module loads.
     expect(xml).toContain("<model fallback='allow'>kvm64</model><topology sockets='1' dies='1' cores='2' threads='1'/><feature policy='require' name='rdrand'/>");
+    // The image's Node start-up snapshot is made under qemu-user for this same CPU.
+    expect(tcgCpuQemuArg()).toBe('kvm64,+rdrand');
     expect(xml).toContain('<vcpu>2</vcpu>');
     const one = templateDomainXml({ domainType: 'qemu', image, diskPath: null, vcpus: 1 });
     expect(one).toContain('<vcpu>1</vcpu>');

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KvmError } from './errors';
 import { runProgram } from './process';
+import { tcgCpuQemuArg } from './tcg-cpu';
 
 export const guestImageManifestSchema = z.object({
   format: z.literal(1),
@@ -24,6 +25,8 @@ export const guestImageManifestSchema = z.object({
   busyboxPackage: z.string(),
   nodeVersion: z.string(),
   modules: z.string(),
+  /** The emulated CPU the guest's Node start-up snapshot was made for; null: the image has none. */
+  snapshotCpu: z.string().nullable().default(null),
   builtAt: z.string(),
   buildSeconds: z.number(),
 });
@@ -91,6 +94,8 @@ export async function buildGuestImage(options: BuildImageOptions = {}): Promise<
   if (!env.CMS_NODE_BIN && !process.versions.electron) env.CMS_NODE_BIN = process.execPath;
   if (options.guestScript) env.CMS_GUEST_JS = options.guestScript;
   if (options.force) env.CMS_IMAGE_FORCE = '1';
+  // The snapshot is made for the CPU the template emulates; a KVM guest refuses it and starts without.
+  env.CMS_GUEST_SNAPSHOT_CPU = tcgCpuQemuArg();
   let cached = false;
   let pending = '';
   const result = await runProgram('bash', [script, outDir], {

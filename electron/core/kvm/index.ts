@@ -7,10 +7,12 @@ export { buildGuestImage, defaultImageDir, findRepositoryFile, readGuestImage, t
 export { bootSettings, customizeMemberXml, guestManagerAddress, USER_NET_HOST_ALIAS, withBootSettings, type HostPort } from './member-boot';
 export { createQcow2Overlay, qcow2OverlayBytes, readDiskInfo, type DiskFormat, type DiskInfo } from './qcow2';
 export { OverlayStorage, type OverlayStorageOptions } from './storage';
+export { TCG_CPU, tcgCpuQemuArg } from './tcg-cpu';
 export {
   DEFAULT_VCPUS,
   defineTemplate,
   parseTemplateNetwork,
+  QBOOT_PATHS,
   templateDomainXml,
   type DefinedTemplate,
   type DefineTemplateOptions,

@@ -10,6 +10,7 @@ import type { DomainSnapshot } from '../hypervisor/types';
 import { KvmError } from './errors';
 import type { GuestImage } from './image';
 import { runChecked } from './process';
+import { TCG_CPU } from './tcg-cpu';
 
 export type DomainType = 'kvm' | 'qemu';
 
@@ -66,10 +67,11 @@ export const QBOOT_PATHS: readonly string[] = ['/usr/share/qemu/qboot.rom'];
  * starts before any module loads (without it Node waits for virtio-rng); and on an Intel family-15
  * CPU the kernel trusts the TSC to be constant, so a second core copies the first one's delay-loop
  * calibration instead of redoing it (~0.15 s). check='none': there is no host CPU to check an
- * emulated one against.
+ * emulated one against. The guest image's Node start-up snapshot is made for this CPU (tcg-cpu.ts).
  */
 function tcgCpuXml(vcpus: number): string {
-  return `<cpu mode='custom' match='exact' check='none'><model fallback='allow'>kvm64</model><topology sockets='1' dies='1' cores='${vcpus}' threads='1'/><feature policy='require' name='rdrand'/></cpu>`;
+  const features = TCG_CPU.features.map((feature) => `<feature policy='require' name='${feature}'/>`).join('');
+  return `<cpu mode='custom' match='exact' check='none'><model fallback='allow'>${TCG_CPU.model}</model><topology sockets='1' dies='1' cores='${vcpus}' threads='1'/>${features}</cpu>`;
 }
 
 /** Parses `user`, `network:NAME` or `bridge:NAME`. */
