@@ -95,7 +95,7 @@ KEY=$(
     echo "modules ${WANTED_MODULES[*]}"
     echo "cmdline $CMDLINE_BASE"
     echo "snapshot $SNAPSHOT_CPU $QEMU_USER_ID"
-    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/fstab" "$HERE/cached-start.cjs" "$HERE/make-code-cache.cjs" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
+    sha256sum "$GUEST_JS" "$HERE/build-image.sh" "$HERE/init" "$HERE/fstab" "$HERE/cached-start.cjs" "$HERE/make-code-cache.cjs" "$HERE/snapshot-entry.cjs" "$HERE/udhcpc.script" "$ROOT/guest-server/install.sh" | cut -d' ' -f1
   } | sha256sum | cut -d' ' -f1
 )
 MANIFEST=$OUT/manifest.json
@@ -215,8 +215,8 @@ install -m 0644 "$HERE/cached-start.cjs" "$TREE/opt/cms/cached-start.cjs"
 # Checked the way the guest uses it: started from it under the same CPU, the server's main runs.
 if [ -n "$SNAPSHOT_CPU" ]; then
   SNAPSHOT=$TREE/opt/cms/guest-server.snapshot
-  qemu-x86_64 -cpu "$SNAPSHOT_CPU" "$NODE_BIN" --snapshot-blob "$SNAPSHOT" --build-snapshot "$TREE/opt/cms/guest-server.js" >&2 ||
-    die "building the Node start-up snapshot under qemu-x86_64 -cpu $SNAPSHOT_CPU failed"
+  qemu-x86_64 -cpu "$SNAPSHOT_CPU" "$NODE_BIN" --snapshot-blob "$SNAPSHOT" --build-snapshot "$HERE/snapshot-entry.cjs" "$TREE/opt/cms/guest-server.js" 2>"$WORK/snapshot.log" ||
+    die "building the Node start-up snapshot under qemu-x86_64 -cpu $SNAPSHOT_CPU failed: $(tail -n 5 "$WORK/snapshot.log")"
   [ "$(qemu-x86_64 -cpu "$SNAPSHOT_CPU" "$NODE_BIN" --snapshot-blob "$SNAPSHOT" -- --version)" = "$("$NODE_BIN" "$TREE/opt/cms/guest-server.js" --version)" ] ||
     die "the Node start-up snapshot does not start the guest server under qemu-x86_64 -cpu $SNAPSHOT_CPU"
   chmod 0644 "$SNAPSHOT"

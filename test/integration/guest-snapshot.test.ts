@@ -1,9 +1,10 @@
-// The guest server started from a Node start-up snapshot of its bundle, as the guest image does
-// (there made under qemu-user for the emulated CPU; here natively, which Node equally accepts): the
-// snapshot builds without node:worker_threads loaded, and a process started from it takes its own
-// flags, registers, starts worker threads that report ready and answers real work on them.
+// The guest server started from a Node start-up snapshot of its bundle, made as the guest image
+// makes it (build/guest-image/snapshot-entry.cjs; there under qemu-user for the emulated CPU, here
+// natively, which Node equally accepts): it builds without node:worker_threads loaded and with the
+// bundle compiled, and a process started from it compiles none of the bundle, takes its own flags,
+// registers, starts worker threads that report ready and answers real work on them.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +14,20 @@ import { NdjsonPeer } from '../support/guest-client';
 import { ensureGuestBuilt, startGuest } from '../support/guest-process';
 import { referenceCollide } from '../support/guest-reference';
 
+const ENTRY = join(import.meta.dirname, '..', '..', 'build', 'guest-image', 'snapshot-entry.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'cms-snapshot-'));
 const snapshot = join(dir, 'guest-server.snapshot');
 let buildStderr = '';
 
+/** Builds a snapshot the image's way; `nodeFlags` go to the build (and must go to every start from it). */
+function buildSnapshot(out: string, nodeFlags: string[] = []): ReturnType<typeof spawnSync> {
+  return spawnSync(process.execPath, [...nodeFlags, '--snapshot-blob', out, '--build-snapshot', ENTRY, ensureGuestBuilt()], { encoding: 'utf8', timeout: 60_000 });
+}
+
 beforeAll(() => {
-  const built = spawnSync(process.execPath, ['--snapshot-blob', snapshot, '--build-snapshot', ensureGuestBuilt()], { encoding: 'utf8', timeout: 60_000 });
-  buildStderr = built.stderr;
-  expect(built.status, built.stderr).toBe(0);
+  const built = buildSnapshot(snapshot);
+  buildStderr = String(built.stderr);
+  expect(built.status, buildStderr).toBe(0);
 }, 90_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,6 +41,31 @@ describe('guest server from a Node start-up snapshot', () => {
     expect(statSync(snapshot).size).toBeGreaterThan(1_000_000);
     // Node warns when the builder loads node:worker_threads, whose state breaks every thread later.
     expect(buildStderr).not.toContain('worker_threads');
+  });
+
+  it('holds the bundle compiled: a process started from it compiles none of it to serve', async () => {
+    // V8's function events (the same flags at build and start: a snapshot is keyed by them).
+    const logFlags = ['--log-function-events', `--logfile=${join(dir, 'events-%p.log')}`];
+    const blob = join(dir, 'events.snapshot');
+    expect(buildSnapshot(blob, logFlags).status).toBe(0);
+    const before = new Set(readdirSync(dir));
+    const guest = await startGuest(['--workers', '1', '--vcpus', '1'], { snapshot: blob, nodeFlags: logFlags });
+    try {
+      const peer = await NdjsonPeer.connect(guest.port);
+      expect(await peer.request({ t: 'collide', id: 1, word: 'compiled', digits: 2 }, 10_000)).toMatchObject({ t: 'result', match: referenceCollide('compiled', 2).match });
+      await peer.close();
+    } finally {
+      expect(await guest.stop()).toEqual({ code: 0, signal: null });
+    }
+    const runLog = readdirSync(dir).find((name) => name.startsWith('isolate-') && !before.has(name));
+    if (!runLog) throw new Error('no V8 log of the started process');
+    const lines = readFileSync(join(dir, runLog), 'utf8').split('\n');
+    const scriptId = lines.find((line) => line.startsWith('script-details,') && line.includes('guest-server.js'))?.split(',')[1];
+    expect(scriptId).toBeDefined();
+    const events = lines.filter((line) => line.startsWith('function,') && line.split(',')[2] === scriptId).map((line) => line.split(',')[1]);
+    expect(events.filter((event) => event === 'first-execution').length).toBeGreaterThan(50);
+    // A lazily compiled function shows as parse-function / full-parse / interpreter events.
+    expect(events.filter((event) => event !== 'first-execution')).toEqual([]);
   });
 
   it('takes its own flags: arguments start right after the snapshot', () => {

@@ -102,6 +102,8 @@ export interface StartGuestOptions {
   script?: string;
   /** Start Node from this start-up snapshot of the bundle (`node --snapshot-blob FILE -- ARGS`) instead. */
   snapshot?: string;
+  /** Flags for Node itself, before the script or snapshot. */
+  nodeFlags?: string[];
 }
 
 export interface ExitInfo {
@@ -145,7 +147,7 @@ export async function startGuest(args: readonly string[] = [], options: StartGue
 
   installExitHook();
   const entry = options.snapshot ? ['--snapshot-blob', options.snapshot, '--'] : [script];
-  const child = spawn(process.execPath, [...entry, ...finalArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry, ...finalArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const lines: GuestLogLine[] = [];
   const waiters: Array<{ predicate: (line: GuestLogLine) => boolean; resolve: (line: GuestLogLine) => void }> = [];
