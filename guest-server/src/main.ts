@@ -9,6 +9,7 @@ import { createLogger } from './log';
 import { OptionsError, parseGuestArgs } from './options';
 import { WorkerPool } from './pool';
 import { isCollideWorkerInit } from './worker-messages';
+import { workerThreads } from './worker-threads';
 
 /** Exit code for a bad command line, as usual for CLI tools. */
 const EXIT_USAGE = 2;
@@ -100,8 +101,7 @@ if (startupSnapshot.isBuildingSnapshot()) {
   // (`node --snapshot-blob FILE -- ARGS`) has no script argument: its own arguments begin at argv[1].
   startupSnapshot.setDeserializeMainFunction(() => void main(process.argv.slice(1), true));
 } else {
-  // Loaded here, not imported, for the snapshot's sake: see WorkerPool.
-  const { isMainThread, parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  const { isMainThread, parentPort, workerData } = workerThreads();
   if (isMainThread) void main(process.argv.slice(2), false);
   else if (parentPort && isCollideWorkerInit(workerData)) {
     const port = parentPort;

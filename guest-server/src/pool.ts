@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from './log';
 import { Pacer } from './pacer';
 import { runStandIn, type StandInEnd, type StandInRun } from './stand-in';
 import { WORKER_ROLE, type CollideWorkerInit, type WorkerJobMessage, type WorkerReply } from './worker-messages';
+import { workerThreads } from './worker-threads';
 
 /** Replaced at build time with the worker bundle's source; undefined when running from sources. */
 declare const __CMS_WORKER_SOURCE__: string | undefined;
@@ -212,10 +213,7 @@ export class WorkerPool {
     };
     // The bundle carries the worker's own small bundle as a string (see build/build.mjs); from the
     // TypeScript sources (tests) the worker starts from the given file instead.
-    // node:worker_threads is loaded here, not with the module: a Node start-up snapshot (the guest
-    // image's) must not hold it, or every thread of a process started from it fails ("undefined is
-    // not an integer typed array": the module's shared cwd counter does not survive the snapshot).
-    const { Worker: WorkerThread } = process.getBuiltinModule('node:worker_threads');
+    const { Worker: WorkerThread } = workerThreads();
     const worker = EMBEDDED_WORKER_SOURCE !== null ? new WorkerThread(EMBEDDED_WORKER_SOURCE, { eval: true, workerData: init }) : new WorkerThread(this.options.workerFile, { workerData: init });
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));

@@ -5,12 +5,11 @@
 // registers, starts worker threads that report ready and answers real work on them.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMessageSchema, registerMessageSchema, resultAnswerSchema } from '../../guest-server/src/protocol';
-import { NdjsonPeer } from '../support/guest-client';
+import { listenForGuests, NdjsonPeer } from '../support/guest-client';
 import { ensureGuestBuilt, startGuest } from '../support/guest-process';
 import { referenceCollide } from '../support/guest-reference';
 
@@ -78,34 +77,27 @@ describe('guest server from a Node start-up snapshot', () => {
   });
 
   it('registers, starts worker threads that report ready, and answers on them', async () => {
-    let peer: NdjsonPeer | null = null;
-    const server: Server = createServer((socket) => (peer = new NdjsonPeer(socket)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
+    const manager = await listenForGuests();
     const spawnedAt = Date.now();
-    const guest = await startGuest(['--manager', `127.0.0.1:${port}`, '--uuid', 'snap-uuid', '--token', 't', '--vcpus', '1', '--workers', '1', '--heartbeat-ms', '100'], { snapshot });
+    const guest = await startGuest(['--manager', `127.0.0.1:${manager.port}`, '--uuid', 'snap-uuid', '--token', 't', '--vcpus', '1', '--workers', '1', '--heartbeat-ms', '100'], { snapshot });
     try {
       // Its clock starts with the process, not with the build (the snapshot holds `performance`).
       const started = guest.logs().find((line) => line.event === 'started_from_snapshot');
       expect(started?.ms).toBeGreaterThan(0);
       expect(Date.parse(String(started?.ts)) - Number(started?.ms)).toBeGreaterThanOrEqual(spawnedAt - 50);
-      const deadline = Date.now() + 10_000;
-      while (!peer && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      const conn = peer as NdjsonPeer | null;
-      if (!conn) throw new Error('the guest did not dial its manager');
+      const conn = await manager.firstGuest();
       expect(registerMessageSchema.parse(await conn.next())).toMatchObject({ uuid: 'snap-uuid', token: 't', port: guest.port });
       conn.send({ t: 'registered' });
       // A thread that failed to start (as every one did when the snapshot held node:worker_threads)
       // never reports ready: the main thread's stand-in would still answer, so wait for this first.
-      const isLoad = (message: Record<string, unknown>): boolean => message.t === 'load' && Number(message.ready) >= 1;
-      expect(loadMessageSchema.parse(await conn.next(isLoad, 10_000)).ready).toBe(1);
+      const isReadyBeat = (message: Record<string, unknown>): boolean => message.t === 'load' && Number(message.ready) >= 1;
+      expect(loadMessageSchema.parse(await conn.next(isReadyBeat, 10_000)).ready).toBe(1);
       const answer = resultAnswerSchema.parse(await conn.request({ t: 'collide', id: 1, word: 'snapshot', digits: 3 }, 10_000));
       expect(answer.match).toBe(referenceCollide('snapshot', 3).match);
       expect(guest.logs().filter((line) => line.level === 'error')).toEqual([]);
     } finally {
       expect(await guest.stop()).toEqual({ code: 0, signal: null });
-      await (peer as NdjsonPeer | null)?.close();
-      await new Promise((resolve) => server.close(resolve));
+      await manager.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 // A small newline-delimited JSON peer for tests: a client of a guest's own port, or the manager
 // end of a dialed-in agent connection. It waits for messages by predicate (events, not sleeps) and
 // keeps unmatched ones for later; it does not validate the protocol, the tests do.
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
 export type Message = Record<string, unknown>;
 
@@ -132,4 +132,33 @@ export class NdjsonPeer {
     clearTimeout(waiter.timer);
     waiter.resolve(message);
   }
+}
+
+/** A stand-in manager's agent port that takes guests dialing in (the first one is all most tests need). */
+export interface DialInPort {
+  port: number;
+  /** The first guest connection, waiting up to timeoutMs for it. */
+  firstGuest(timeoutMs?: number): Promise<NdjsonPeer>;
+  close(): Promise<void>;
+}
+
+export async function listenForGuests(): Promise<DialInPort> {
+  const peers: NdjsonPeer[] = [];
+  let arrived: (peer: NdjsonPeer) => void = () => {};
+  const first = new Promise<NdjsonPeer>((resolve) => (arrived = resolve));
+  const server: Server = createServer((socket) => {
+    const peer = new NdjsonPeer(socket);
+    peers.push(peer);
+    arrived(peer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    firstGuest: (timeoutMs = 10_000) =>
+      Promise.race([first, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no guest dialed in within ${timeoutMs} ms`)), timeoutMs).unref())]),
+    close: async () => {
+      for (const peer of peers) await peer.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
