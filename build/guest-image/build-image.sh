@@ -48,7 +48,7 @@ need sha256sum coreutils
 
 # Node refuses a start-up snapshot made on another CPU (V8 keys it by CPU features), so it is made
 # by the shipped Node under qemu-user emulating the template's CPU (electron/core/kvm/tcg-cpu.ts).
-# Without qemu-user the guest starts from its script and code cache (~0.35 s slower under TCG).
+# Without qemu-user the guest starts from its script and code cache (it registers ~0.45 s later under TCG).
 SNAPSHOT_CPU=${CMS_GUEST_SNAPSHOT_CPU-kvm64,+rdrand}
 QEMU_USER_ID=none
 [[ "$SNAPSHOT_CPU" =~ ^[A-Za-z0-9,+=_.-]*$ ]] || die "CMS_GUEST_SNAPSHOT_CPU '$SNAPSHOT_CPU' is not a QEMU -cpu value"
