@@ -17,7 +17,10 @@ if (!purposes.includes(purpose)) {
 
 /** Debian packages each purpose needs; libvirt-dev and the build tools compile @unraid/libvirt. */
 const basePackages = ['libvirt-dev', 'libvirt-clients', 'pkg-config', 'build-essential', 'python3'];
-/** Real VMs (test/kvm, the kvm bench): libvirtd + QEMU, and the tools the guest-image build runs (qemu-user makes its Node start-up snapshot for the emulated CPU). */
+/**
+ * Real VMs (test/kvm, the kvm bench): libvirtd + QEMU, and the tools the guest-image build runs
+ * (qemu-user makes its Node start-up snapshot for the CPU members emulate).
+ */
 const kvmPackages = ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils', 'qemu-user', 'cpio', 'lz4', 'xz-utils'];
 const packagesFor = {
   start: basePackages,

@@ -219,9 +219,9 @@ install -m 0644 "$HERE/cached-start.cjs" "$TREE/opt/cms/cached-start.cjs"
 if [ -n "$SNAPSHOT_CPU" ]; then
   SNAPSHOT=$TREE/opt/cms/guest-server.snapshot
   qemu-x86_64 -cpu "$SNAPSHOT_CPU" "$NODE_BIN" --snapshot-blob "$SNAPSHOT" --build-snapshot "$HERE/snapshot-entry.cjs" "$TREE/opt/cms/guest-server.js" 2>"$WORK/snapshot.log" ||
-    die "building the Node start-up snapshot under qemu-x86_64 -cpu $SNAPSHOT_CPU failed: $(tail -n 5 "$WORK/snapshot.log")"
+    die "building the Node start-up snapshot under qemu-x86_64 -cpu $SNAPSHOT_CPU failed (CMS_GUEST_SNAPSHOT_CPU= builds the image without one): $(tail -n 5 "$WORK/snapshot.log")"
   [ "$(qemu-x86_64 -cpu "$SNAPSHOT_CPU" "$NODE_BIN" --snapshot-blob "$SNAPSHOT" -- --version)" = "$("$NODE_BIN" "$TREE/opt/cms/guest-server.js" --version)" ] ||
-    die "the Node start-up snapshot does not start the guest server under qemu-x86_64 -cpu $SNAPSHOT_CPU"
+    die "the Node start-up snapshot does not start the guest server under qemu-x86_64 -cpu $SNAPSHOT_CPU (CMS_GUEST_SNAPSHOT_CPU= builds the image without one)"
   chmod 0644 "$SNAPSHOT"
 fi
 

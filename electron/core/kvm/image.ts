@@ -94,8 +94,9 @@ export async function buildGuestImage(options: BuildImageOptions = {}): Promise<
   if (!env.CMS_NODE_BIN && !process.versions.electron) env.CMS_NODE_BIN = process.execPath;
   if (options.guestScript) env.CMS_GUEST_JS = options.guestScript;
   if (options.force) env.CMS_IMAGE_FORCE = '1';
-  // The snapshot is made for the CPU the template emulates; a KVM guest refuses it and starts without.
-  env.CMS_GUEST_SNAPSHOT_CPU = tcgCpuQemuArg();
+  // The snapshot is made for the CPU the template emulates (a KVM guest refuses it and starts
+  // without); CMS_GUEST_SNAPSHOT_CPU='' in the environment builds none.
+  env.CMS_GUEST_SNAPSHOT_CPU ??= tcgCpuQemuArg();
   let cached = false;
   let pending = '';
   const result = await runProgram('bash', [script, outDir], {
