@@ -5,10 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadMessageSchema, resultAnswerSchema } from '../../guest-server/src/protocol';
 import { listenForGuests } from '../support/guest-client';
 import { startGuest } from '../support/guest-process';
-import { referenceCollide } from '../support/guest-reference';
+import { expectServesFromThreads } from '../support/guest-threads-check';
 
 const dir = mkdtempSync(join(tmpdir(), 'cms-old-node-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,11 +21,7 @@ describe('guest server on a Node without process.getBuiltinModule', () => {
     try {
       const conn = await manager.firstGuest();
       expect(await conn.next()).toMatchObject({ t: 'register', uuid: 'old-node' });
-      conn.send({ t: 'registered' });
-      const isReadyBeat = (message: Record<string, unknown>): boolean => message.t === 'load' && Number(message.ready) >= 1;
-      expect(loadMessageSchema.parse(await conn.next(isReadyBeat, 10_000)).ready).toBe(1);
-      const answer = resultAnswerSchema.parse(await conn.request({ t: 'collide', id: 1, word: 'old-node', digits: 3 }, 10_000));
-      expect(answer.match).toBe(referenceCollide('old-node', 3).match);
+      await expectServesFromThreads(conn, 'old-node');
       expect(guest.logs().filter((line) => line.level === 'error')).toEqual([]);
     } finally {
       expect(await guest.stop()).toEqual({ code: 0, signal: null });

@@ -8,10 +8,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMessageSchema, registerMessageSchema, resultAnswerSchema } from '../../guest-server/src/protocol';
+import { registerMessageSchema } from '../../guest-server/src/protocol';
 import { listenForGuests, NdjsonPeer } from '../support/guest-client';
 import { ensureGuestBuilt, startGuest } from '../support/guest-process';
 import { referenceCollide } from '../support/guest-reference';
+import { expectServesFromThreads } from '../support/guest-threads-check';
 
 const ENTRY = join(import.meta.dirname, '..', '..', 'build', 'guest-image', 'snapshot-entry.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'cms-snapshot-'));
@@ -87,13 +88,8 @@ describe('guest server from a Node start-up snapshot', () => {
       expect(Date.parse(String(started?.ts)) - Number(started?.ms)).toBeGreaterThanOrEqual(spawnedAt - 50);
       const conn = await manager.firstGuest();
       expect(registerMessageSchema.parse(await conn.next())).toMatchObject({ uuid: 'snap-uuid', token: 't', port: guest.port });
-      conn.send({ t: 'registered' });
-      // A thread that failed to start (as every one did when the snapshot held node:worker_threads)
-      // never reports ready: the main thread's stand-in would still answer, so wait for this first.
-      const isReadyBeat = (message: Record<string, unknown>): boolean => message.t === 'load' && Number(message.ready) >= 1;
-      expect(loadMessageSchema.parse(await conn.next(isReadyBeat, 10_000)).ready).toBe(1);
-      const answer = resultAnswerSchema.parse(await conn.request({ t: 'collide', id: 1, word: 'snapshot', digits: 3 }, 10_000));
-      expect(answer.match).toBe(referenceCollide('snapshot', 3).match);
+      // Every thread failed to start when the snapshot held node:worker_threads.
+      await expectServesFromThreads(conn, 'snapshot');
       expect(guest.logs().filter((line) => line.level === 'error')).toEqual([]);
     } finally {
       expect(await guest.stop()).toEqual({ code: 0, signal: null });

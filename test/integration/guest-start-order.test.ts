@@ -4,7 +4,6 @@
 // the main thread's stand-in, starts the thread only once registered, tells the manager at once
 // when it is ready (a heartbeat with its `ready` count, ahead of the period), then serves from it.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { startGuestServer } from '../../guest-server/src/guest';
 import { silentLogger } from '../../guest-server/src/log';
 import { parseGuestArgs } from '../../guest-server/src/options';
 import { WorkerPool } from '../../guest-server/src/pool';
-import { NdjsonPeer } from '../support/guest-client';
+import { listenForGuests } from '../support/guest-client';
 import { referenceCollide } from '../support/guest-reference';
 
 const WORKER_START_MS = 600;
@@ -30,17 +29,8 @@ describe('guest server start order', () => {
        setTimeout(() => parentPort.postMessage({ seq: 0, kind: 'ready' }), ${WORKER_START_MS});
        parentPort.on('message', (job) => parentPort.postMessage({ seq: job.seq, kind: 'result', match: 'm-' + job.word, attempts: 1, ms: 0 }));`,
     );
-    const peers: NdjsonPeer[] = [];
-    let onConnection: (peer: NdjsonPeer) => void = () => {};
-    const connected = new Promise<NdjsonPeer>((resolve) => (onConnection = resolve));
-    const server: Server = createServer((socket) => {
-      const peer = new NdjsonPeer(socket);
-      peers.push(peer);
-      onConnection(peer);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    const command = parseGuestArgs(['--manager', `127.0.0.1:${port}`, '--uuid', 'start-order-1', '--token', 'tok', '--listen', '127.0.0.1:0', '--workers', '1', '--vcpus', '1', '--heartbeat-ms', '5000']);
+    const manager = await listenForGuests();
+    const command = parseGuestArgs(['--manager', `127.0.0.1:${manager.port}`, '--uuid', 'start-order-1', '--token', 'tok', '--listen', '127.0.0.1:0', '--workers', '1', '--vcpus', '1', '--heartbeat-ms', '5000']);
     if (command.kind !== 'run') throw new Error('expected a run command');
 
     const pool = new WorkerPool({ workerFile, workers: 1 });
@@ -48,7 +38,7 @@ describe('guest server start order', () => {
     let workerReadyAt = 0;
     void guest.firstWorkerReady.then(() => (workerReadyAt = Date.now()));
     try {
-      const peer = await connected;
+      const peer = await manager.firstGuest();
       const register = await peer.next((message) => message.t === 'register', 5_000);
       expect(register).toMatchObject({ uuid: 'start-order-1', token: 'tok' });
       // Give a thread every chance to have started early: none has.
@@ -74,8 +64,7 @@ describe('guest server start order', () => {
       expect(await peer.next((message) => message.t === 'result' && message.id === 2, 5_000)).toMatchObject({ match: 'm-second' });
     } finally {
       await guest.shutdown('test over');
-      for (const peer of peers) await peer.close();
-      await new Promise((resolve) => server.close(resolve));
+      await manager.close();
     }
   });
 });
