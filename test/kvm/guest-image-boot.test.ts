@@ -3,12 +3,11 @@
 // starts the server from its script instead, and the guest still registers and answers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildGuestImage, QBOOT_PATHS } from '../../electron/core/kvm/index';
-import { NdjsonPeer } from '../support/guest-client';
+import { listenForGuests } from '../support/guest-client';
 import { referenceCollide } from '../support/guest-reference';
 
 /** Not kvm64: it lacks LZCNT and SSE4a, which V8 keys its snapshots by. */
@@ -25,10 +24,7 @@ describe('guest image on a CPU its start-up snapshot was not made for', () => {
   it('falls back to starting the server from its script, then registers and serves', async (ctx) => {
     const { image } = await buildGuestImage();
     if (!image.manifest.snapshotCpu) ctx.skip('the image has no Node start-up snapshot (no qemu-user when it was built)');
-    let peer: NdjsonPeer | null = null;
-    const manager: Server = createServer((socket) => (peer = new NdjsonPeer(socket)));
-    await new Promise<void>((resolve) => manager.listen(0, '127.0.0.1', resolve));
-    const port = (manager.address() as { port: number }).port;
+    const manager = await listenForGuests();
     const consoleLog = join(dir, 'console.log');
     const qboot = QBOOT_PATHS.find((path) => existsSync(path));
     // User-mode networking: the guest reaches this process's loopback listener at 10.0.2.2.
@@ -36,15 +32,14 @@ describe('guest image on a CPU its start-up snapshot was not made for', () => {
       '-machine', 'pc', '-accel', 'tcg', '-cpu', OTHER_CPU, '-m', '256', '-smp', '2', '-nodefaults', '-no-user-config', '-display', 'none',
       ...(qboot ? ['-bios', qboot] : []),
       '-kernel', image.kernelPath, '-initrd', image.initrdPath,
-      '-append', `${image.cmdline} cms.net=static cms.manager=10.0.2.2:${port} cms.token=t cms.hostname=fallback`,
+      '-append', `${image.cmdline} cms.net=static cms.manager=10.0.2.2:${manager.port} cms.token=t cms.hostname=fallback`,
       '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,romfile=', '-device', 'virtio-rng-pci',
       '-smbios', `type=1,uuid=${UUID}`, '-serial', `file:${consoleLog}`,
     ], { stdio: 'ignore' });
     try {
-      const deadline = Date.now() + 60_000;
-      while (!peer && Date.now() < deadline && qemu.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100));
-      const conn = peer as NdjsonPeer | null;
-      if (!conn) throw new Error(`the guest did not dial in within 60 s; console:\n${readFileSync(consoleLog, 'utf8').slice(-2000)}`);
+      const conn = await manager.firstGuest(60_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; console:\n${existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8').slice(-2000) : '(none)'}`);
+      });
       expect(await conn.next((message) => message.t === 'register', 30_000)).toMatchObject({ uuid: UUID, token: 't' });
       conn.send({ t: 'registered' });
       const answer = await conn.request({ t: 'collide', id: 1, word: 'fallback', digits: 2 }, 30_000);
@@ -52,10 +47,9 @@ describe('guest image on a CPU its start-up snapshot was not made for', () => {
       const text = readFileSync(consoleLog, 'utf8');
       expect(text).toContain('refused the start-up snapshot');
       expect(text).not.toContain('"event":"started_from_snapshot"');
-      await conn.close();
     } finally {
       qemu.kill('SIGKILL');
-      await new Promise((resolve) => manager.close(resolve));
+      await manager.close();
     }
   });
 });
