@@ -214,7 +214,7 @@ done < <(ldd "$NODE_BIN" | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print
 CMS_GUEST_JS=$GUEST_JS sh "$ROOT/guest-server/install.sh" "$TREE" >&2
 install -m 0644 "$HERE/cached-start.cjs" "$TREE/opt/cms/cached-start.cjs"
 "$NODE_BIN" "$HERE/make-code-cache.cjs" "$TREE/opt/cms/guest-server.js" "$TREE/opt/cms/guest-server.js.v8cache"
-# The start-up snapshot: Node with the server's modules loaded and evaluated, for the emulated CPU.
+# The start-up snapshot: Node with the server loaded and compiled (snapshot-entry.cjs), for the emulated CPU.
 # Checked the way the guest uses it: started from it under the same CPU, the server's main runs.
 if [ -n "$SNAPSHOT_CPU" ]; then
   SNAPSHOT=$TREE/opt/cms/guest-server.snapshot
