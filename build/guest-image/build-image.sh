@@ -10,6 +10,7 @@
 #
 # Environment: CMS_GUEST_JS (guest-server bundle), CMS_NODE_BIN (node binary to ship),
 # CMS_GUEST_KERNEL_DEB / CMS_GUEST_BUSYBOX_DEB (local .deb files instead of `apt-get download`),
+# CMS_GUEST_KERNEL_META (kernel metapackage; default linux-image-cloud-amd64),
 # CMS_IMAGE_FORCE=1 (rebuild even when cached), CMS_GUEST_SNAPSHOT_CPU (the emulated CPU the guest's
 # Node start-up snapshot is made for, as QEMU's -cpu; empty for none; default kvm64,+rdrand).
 set -euo pipefail
@@ -20,6 +21,11 @@ if [ "$(id -u)" = 0 ]; then DEFAULT_OUT=/var/lib/cms/guest-image; else DEFAULT_O
 OUT=${1:-$DEFAULT_OUT}
 GUEST_JS=${CMS_GUEST_JS:-$ROOT/guest-server/dist/guest-server.js}
 NODE_BIN=${CMS_NODE_BIN:-$(command -v node)}
+# The kernel metapackage: Debian's cloud flavour, built for virtual machines (virtio, ACPI, ext4, no
+# bare-metal drivers). Measured under TCG against the generic linux-image-amd64 (which
+# CMS_GUEST_KERNEL_META=linux-image-amd64 selects), alternating boots: QEMU alone, the server
+# registered ~0.15 s sooner (medians of 10); through libvirt, served ~0.07 s sooner (medians of 8).
+KERNEL_META=${CMS_GUEST_KERNEL_META:-linux-image-cloud-amd64}
 # Modules the guest loads, in order after their dependencies (resolved below from each .ko).
 WANTED_MODULES=(virtio_pci virtio_rng virtio_net virtio_blk button evdev)
 # Only these parts of the kernel package are unpacked; a dependency outside them fails the build.
@@ -63,7 +69,7 @@ fi
 
 started_s=$(date +%s.%N)
 
-# ---- which Debian packages: the kernel the linux-image-amd64 metapackage points at, and busybox-static.
+# ---- which Debian packages: the kernel the $KERNEL_META metapackage points at, and busybox-static.
 apt_candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }'; }
 ensure_apt_lists() {
   local candidate
@@ -82,8 +88,8 @@ if [ -n "${CMS_GUEST_KERNEL_DEB:-}" ] && [ -n "${CMS_GUEST_BUSYBOX_DEB:-}" ]; th
 else
   need apt-get apt
   ensure_apt_lists
-  KERNEL_PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-  [ -n "$KERNEL_PKG" ] || die "cannot resolve the kernel package of linux-image-amd64 (apt-cache depends)"
+  KERNEL_PKG=$(apt-cache depends "$KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+  [ -n "$KERNEL_PKG" ] || die "cannot resolve the kernel package of $KERNEL_META (apt-cache depends)"
   KERNEL_ID="$KERNEL_PKG $(apt_candidate "$KERNEL_PKG") "
   BUSYBOX_ID="busybox-static $(apt_candidate busybox-static) "
 fi
@@ -151,7 +157,7 @@ VMLINUZ=$(ls "$WORK"/kernel/boot/vmlinuz-* | head -n 1)
 KVER=${VMLINUZ##*/vmlinuz-}
 MODROOT=$WORK/kernel/lib/modules/$KVER/kernel
 
-# The bzImage wraps a compressed vmlinux; Debian's is xz. Decompressing it here once saves the
+# The bzImage wraps a compressed vmlinux; Debian's generic kernel is xz, its cloud kernel lz4 (legacy frames). Decompressing it here once saves the
 # guest several seconds of decompression under TCG.
 extract_vmlinux() { # MAGIC-REGEX DECOMPRESSOR...
   local magic=$1 offset
@@ -165,7 +171,8 @@ extract_vmlinux() { # MAGIC-REGEX DECOMPRESSOR...
 extract_vmlinux '\xfd7zXZ\x00' xz -dc ||
   extract_vmlinux '\x28\xb5\x2f\xfd' zstd -dc ||
   extract_vmlinux '\x1f\x8b\x08' gzip -dc ||
-  die "could not unpack vmlinux from $VMLINUZ (not xz, zstd or gzip?)"
+  extract_vmlinux '\x02\x21\x4c\x18' lz4 -dc ||
+  die "could not unpack vmlinux from $VMLINUZ (not xz, zstd, gzip or lz4?)"
 
 # ---- the initramfs tree.
 TREE=$WORK/tree
