@@ -57,12 +57,16 @@ describe('guest server from a Node start-up snapshot', () => {
     } finally {
       expect(await guest.stop()).toEqual({ code: 0, signal: null });
     }
-    const runLog = readdirSync(dir).find((name) => name.startsWith('isolate-') && !before.has(name));
-    if (!runLog) throw new Error('no V8 log of the started process');
-    const lines = readFileSync(join(dir, runLog), 'utf8').split('\n');
-    const scriptId = lines.find((line) => line.startsWith('script-details,') && line.includes('guest-server.js'))?.split(',')[1];
-    expect(scriptId).toBeDefined();
-    const events = lines.filter((line) => line.startsWith('function,') && line.split(',')[2] === scriptId).map((line) => line.split(',')[1]);
+    // One log per isolate: the worker thread's names the bundle too but runs none of it, so the
+    // main thread's is the one with the bundle's function events.
+    const runLogs = readdirSync(dir).filter((name) => name.startsWith('isolate-') && !before.has(name));
+    if (runLogs.length === 0) throw new Error('no V8 log of the started process');
+    const bundleEvents = (name: string): string[] => {
+      const lines = readFileSync(join(dir, name), 'utf8').split('\n');
+      const scriptId = lines.find((line) => line.startsWith('script-details,') && line.includes('guest-server.js'))?.split(',')[1];
+      return scriptId === undefined ? [] : lines.filter((line) => line.startsWith('function,') && line.split(',')[2] === scriptId).map((line) => line.split(',')[1] ?? '');
+    };
+    const events = runLogs.map(bundleEvents).reduce((most, next) => (next.length > most.length ? next : most), []);
     expect(events.filter((event) => event === 'first-execution').length).toBeGreaterThan(50);
     // A lazily compiled function shows as parse-function / full-parse / interpreter events.
     expect(events.filter((event) => event !== 'first-execution')).toEqual([]);
