@@ -6,8 +6,8 @@ import { backoffDelayMs, type BackoffPolicy } from './backoff';
 import { LineConnection } from './connection';
 import type { HostPort } from './discovery';
 import type { Logger } from './log';
-import type { LoadMessage, RegisterMessage } from './protocol';
-import { errorAnswer, parseJsonObject } from './requests';
+import { describeZodError, parkRequestSchema, type LoadMessage, type RegisterMessage } from './protocol';
+import { errorAnswer, parseJsonObject, readableId } from './requests';
 import type { Session } from './session';
 import type { SessionFactory } from './listener';
 
@@ -26,6 +26,8 @@ export interface ManagerLinkOptions {
   random?: () => number;
   /** Called when a dial attempt ends: registered, or failed (no address, refused, dropped, timed out). */
   onDialSettled?: (registered: boolean) => void;
+  /** The manager's `park`: it is about to save this guest; answered `parked` once this returns. */
+  onPark?: () => void;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'registering' | 'registered' | 'waiting' | 'stopped';
@@ -161,7 +163,18 @@ export class ManagerLink {
       return;
     }
     if (parsed.ok && parsed.value.t === 'registered') return;
+    if (parsed.ok && parsed.value.t === 'park') return this.onPark(connection, parsed.value);
     this.activeSession.handleLine(text);
+  }
+
+  private onPark(connection: LineConnection, message: Record<string, unknown>): void {
+    const park = parkRequestSchema.safeParse(message);
+    if (!park.success) {
+      connection.send(errorAnswer(readableId(message), 'bad_field', `park: ${describeZodError(park.error)}`));
+      return;
+    }
+    this.options.onPark?.();
+    connection.send({ t: 'parked', id: park.data.id });
   }
 
   private onRegistered(connection: LineConnection): void {

@@ -98,6 +98,17 @@ export const loadMessageSchema = z.object({
   ready: z.optional(z.int().check(z.nonnegative())),
 });
 
+/**
+ * Manager → guest, on the agent connection only: the guest is about to be saved to disk (the saved
+ * pool). It starts watching its RTC, so that it notices the restore and redials at once, and
+ * answers `parked`. Running members do not watch: each check wakes an emulated guest (measured
+ * under TCG: an idle guest's CPU about a third lower without the watch).
+ */
+export const parkRequestSchema = z.object({ t: z.literal('park'), id: requestIdSchema });
+export const parkedAnswerSchema = z.object({ t: z.literal('parked'), id: requestIdSchema });
+export type ParkRequest = z.infer<typeof parkRequestSchema>;
+export type ParkedAnswer = z.infer<typeof parkedAnswerSchema>;
+
 /** Everything a manager may receive from a guest on the agent connection. */
 export const guestToManagerSchema = z.discriminatedUnion('t', [
   registerMessageSchema,
@@ -106,6 +117,7 @@ export const guestToManagerSchema = z.discriminatedUnion('t', [
   pongAnswerSchema,
   resultAnswerSchema,
   errorAnswerSchema,
+  parkedAnswerSchema,
 ]);
 export type GuestToManager = z.infer<typeof guestToManagerSchema>;
 export type RegisterMessage = z.infer<typeof registerMessageSchema>;
@@ -121,6 +133,7 @@ export const managerToGuestSchema = z.discriminatedUnion('t', [
   helloRequestSchema,
   pingRequestSchema,
   collideRequestSchema,
+  parkRequestSchema,
 ]);
 export type ManagerToGuest = z.infer<typeof managerToGuestSchema>;
 

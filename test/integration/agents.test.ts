@@ -170,6 +170,19 @@ describe('Agent requests', () => {
     expect(hello).toMatchObject({ t: 'hello', uuid: UUID_A, vcpus: 2 });
   });
 
+  it('parks a guest that knows park; an older guest refuses it as a guest error, not counted as a failure', async () => {
+    const { server: s, port } = await startServer();
+    const { guest: g, agent } = await registeredGuest(s, port);
+    await agent.park(1000);
+    expect(g.received).toContainEqual({ t: 'park', id: expect.anything() });
+    g.knobs.parkUnknown = true;
+    const error = await rejectionOf(agent.park(1000));
+    expect(error.code).toBe('guest_error');
+    expect(error.guestCode).toBe('unknown_type');
+    expect(agent.healthy).toBe(true);
+    expect(agent.outstanding).toBe(0);
+  });
+
   it('a closed connection ejects at once and rejects pending requests with closed', async () => {
     const { server: s, port } = await startServer();
     const { guest: g, agent } = await registeredGuest(s, port, { knobs: { stall: true } });

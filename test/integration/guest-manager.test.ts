@@ -126,7 +126,7 @@ describe('guest dials the manager', () => {
     expect(loadMessageSchema.parse(await second.next(isLoad)).inflight).toBe(0);
   });
 
-  it('redials at once when the RTC runs ahead of its clock (restored from a saved image), not before', async () => {
+  it('once parked, redials at once when the RTC runs ahead of its clock (restored from a saved image); not before, not after', async () => {
     const manager = await startManager();
     const dir = mkdtempSync(join(tmpdir(), 'cms-rtc-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
@@ -138,6 +138,14 @@ describe('guest dials the manager', () => {
     const first = await manager.nextConnection();
     expect(await first.next()).toMatchObject({ t: 'register' });
     first.send({ t: 'registered' });
+    // A running guest does not watch: a jump before `park` goes unnoticed.
+    writeFileSync(rtc, `${nowS() + 120}\n`);
+    await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
+    writeFileSync(rtc, `${nowS()}\n`);
+
+    expect(await first.request({ t: 'park', id: 'p1' })).toEqual({ t: 'parked', id: 'p1' });
+    first.send({ t: 'park', id: -1 });
+    expect(await first.next((message) => message.t === 'error')).toMatchObject({ t: 'error', id: null, code: 'bad_field' });
     // The RTC keeping time with its clock is no restore.
     const ticking = setInterval(() => writeFileSync(rtc, `${nowS()}\n`), 100);
     await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
@@ -148,6 +156,11 @@ describe('guest dials the manager', () => {
     const second = await manager.nextConnection(3000);
     expect(Date.now() - jumpedAt).toBeLessThan(1000);
     expect(registerMessageSchema.parse(await second.next())).toMatchObject({ uuid: 'guest-uuid-1', token: 'pool-token' });
+    second.send({ t: 'registered' });
+    expect(await second.request({ t: 'ping', id: 1 })).toEqual({ t: 'pong', id: 1 });
+    // Registered again: the watch is over until the next park.
+    writeFileSync(rtc, `${nowS() + 600}\n`);
+    await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
   });
 
   it('retries after the manager refuses the registration with an error', async () => {

@@ -21,13 +21,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function savedPool(options: { withStore?: boolean } = {}) {
+async function savedPool(options: { withStore?: boolean; knowsPark?: boolean } = {}) {
   const conn = new HypervisorConnection({ id: 'sandbox', uri: sandboxUri(), clock: systemClock, pollIntervalMs: 250 });
   await conn.open();
   const dir = await mkdtemp(join(tmpdir(), 'cms-saved-test-'));
   const images = new SavedImageDir(dir);
   const agents = new Map<string, StandInAgent>();
   const events: PoolEvent[] = [];
+  /** Parks and saves in the order they happened, by member uuid. */
+  const parksAndSaves: string[] = [];
   const pool = new Pool({
     clock: systemClock,
     hosts: [{ host: slowRestore(conn, 300), ...(options.withStore === false ? {} : { savedImages: images }) }],
@@ -40,14 +42,17 @@ async function savedPool(options: { withStore?: boolean } = {}) {
       events.push(event);
       // The "guest" dials in as soon as its domain runs, after a boot or a restore.
       if (event.type === 'member_started' || event.type === 'member_restored') {
-        agents.set(event.member.uuid, new StandInAgent(event.member.uuid));
+        const uuid = event.member.uuid;
+        agents.set(uuid, new StandInAgent(uuid, { onPark: () => parksAndSaves.push(`park ${uuid}`), knowsPark: options.knowsPark }));
         pool.noteRegistered(event.member.uuid, '127.0.0.1:1');
       }
     },
   });
   // As with a real guest, the save ends its connection while the pool is still saving it.
   conn.on('action', (event) => {
-    if (event.action === 'save') pool.noteEjected(event.uuid, 'connection closed');
+    if (event.action !== 'save') return;
+    parksAndSaves.push(`save ${event.uuid}`);
+    pool.noteEjected(event.uuid, 'connection closed');
   });
   cleanups.push(async () => {
     await pool.shutdown({ timeoutMs: 500 });
@@ -55,7 +60,7 @@ async function savedPool(options: { withStore?: boolean } = {}) {
     await rm(dir, { recursive: true, force: true });
   });
   pool.start();
-  return { pool, conn, events, agents, images, dir };
+  return { pool, conn, events, agents, images, dir, parksAndSaves };
 }
 
 /** The connection with a restore that takes a while, as a real one does (seconds under TCG). */
@@ -80,10 +85,12 @@ function firstOf<T extends PoolEvent['type']>(events: PoolEvent[], type: T): Ext
 
 describe('saved pool', () => {
   it('saves a warmed-up member to its image, then restores that member first on scale-up', async () => {
-    const { pool, conn, events, agents, images } = await savedPool();
+    const { pool, conn, events, agents, images, parksAndSaves } = await savedPool();
     await waitFor(() => pool.status().counts.saved === 1, 10_000, 'a saved member');
     const saved = firstOf(events, 'member_saved');
     const uuid = saved?.member.uuid ?? '';
+    // Told first, so that its guest watches for the restore.
+    expect(parksAndSaves).toEqual([`park ${uuid}`, `save ${uuid}`]);
     const member = pool.member(uuid);
     expect(member?.savedImage).toBe(images.pathFor(member?.name ?? ''));
     expect(existsSync(member?.savedImage ?? '')).toBe(true);
@@ -110,6 +117,17 @@ describe('saved pool', () => {
     const refillAt = events.findIndex((event) => event.type === 'member_cloned' && event.member.uuid !== uuid);
     expect(healthyAt).toBeGreaterThan(-1);
     expect(refillAt).toBeGreaterThan(healthyAt);
+    expect(events.some((event) => event.type === 'member_failed')).toBe(false);
+  });
+
+  it('saves a member whose guest does not know park all the same, and says so', async () => {
+    const { pool, events, parksAndSaves } = await savedPool({ knowsPark: false });
+    await waitFor(() => pool.status().counts.saved === 1, 10_000, 'a saved member');
+    const uuid = firstOf(events, 'member_saved')?.member.uuid ?? '';
+    expect(parksAndSaves).toEqual([`park ${uuid}`, `save ${uuid}`]);
+    const failed = firstOf(events, 'action_failed');
+    expect(failed).toMatchObject({ action: 'park', member: { uuid } });
+    expect(failed?.message).toMatch(/unknown_type.*saved anyway/);
     expect(events.some((event) => event.type === 'member_failed')).toBe(false);
   });
 

@@ -1,5 +1,6 @@
 // A registered guest as the pool sees it, for pool tests on the test driver: it answers (or
-// refuses) the pool's warm-up requests, can hold back its "thread ready" report, and counts ejects.
+// refuses) the pool's warm-up requests, can hold back its "thread ready" report, and counts ejects
+// and parks (each park also goes to `onPark`, so a test can see it came before the save).
 import type { PoolAgent } from '../../electron/core/pool/types';
 
 export class StandInAgent implements PoolAgent {
@@ -10,12 +11,13 @@ export class StandInAgent implements PoolAgent {
   readonly lastLoad = null;
   readonly requests: Array<{ word: string; digits: number }> = [];
   ejected = 0;
+  parked = 0;
   markThreadsReady: () => void = () => {};
   private readonly threadsReady = new Promise<void>((resolve) => (this.markThreadsReady = resolve));
 
   constructor(
     readonly uuid: string,
-    private readonly options: { answers?: boolean; threadsReadyAtOnce?: boolean } = {},
+    private readonly options: { answers?: boolean; threadsReadyAtOnce?: boolean; onPark?: () => void; knowsPark?: boolean } = {},
   ) {
     if (options.threadsReadyAtOnce ?? true) this.markThreadsReady();
   }
@@ -29,6 +31,12 @@ export class StandInAgent implements PoolAgent {
   }
 
   setHeartbeatExempt(): void {}
+
+  async park(): Promise<void> {
+    this.parked += 1;
+    this.options.onPark?.();
+    if (this.options.knowsPark === false) throw new Error('guest abc: unknown_type: t: unknown type park');
+  }
 
   async collide(word: string, digits: number): Promise<unknown> {
     this.requests.push({ word, digits });

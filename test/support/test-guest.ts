@@ -21,6 +21,8 @@ export interface TestGuestKnobs {
   heartbeats: boolean;
   /** Wait this long before each collide answer, in ms. */
   answerDelayMs: number;
+  /** Answer `park` as a guest server from before it existed does (unknown_type) instead of `parked`. */
+  parkUnknown: boolean;
 }
 
 export interface TestGuestOptions {
@@ -77,7 +79,7 @@ export class TestGuest {
     socket: Socket,
   ) {
     this.socket = socket;
-    this.knobs = { stall: false, errorCode: null, heartbeats: true, answerDelayMs: 0, ...options.knobs };
+    this.knobs = { stall: false, errorCode: null, heartbeats: true, answerDelayMs: 0, parkUnknown: false, ...options.knobs };
     this.registered = new Promise<void>((resolve, reject) => {
       this.settleRegistration = { resolve, reject };
     });
@@ -199,6 +201,10 @@ export class TestGuest {
         return;
       case 'hello':
         this.send({ t: 'hello', id: message.id, version: PROTOCOL_VERSION, uuid: this.options.uuid, vcpus: this.options.vcpus ?? 1, workers: this.options.vcpus ?? 1 });
+        return;
+      case 'park':
+        if (this.knobs.parkUnknown) this.send({ t: 'error', id: message.id, code: 'unknown_type', message: 't: unknown type park' });
+        else this.send({ t: 'parked', id: message.id });
         return;
       case 'collide':
         if (this.knobs.stall) this.held.push(message);

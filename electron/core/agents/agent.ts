@@ -8,6 +8,8 @@ import type {
   HelloAnswer,
   LoadMessage,
   ManagerToGuest,
+  ParkedAnswer,
+  ParkRequest,
   RegisterMessage,
   RequestId,
   ResultAnswer,
@@ -68,8 +70,8 @@ export interface AgentOptions {
 /** How many timed-out request ids are remembered past their grace, per agent. */
 const FORGOTTEN_IDS_KEPT = 4096;
 
-type ExpectedAnswer = 'result' | 'pong' | 'hello';
-type Answer = ResultAnswer | HelloAnswer | { t: 'pong'; id: RequestId } | ErrorAnswer;
+type ExpectedAnswer = 'result' | 'pong' | 'hello' | 'parked';
+type Answer = ResultAnswer | HelloAnswer | { t: 'pong'; id: RequestId } | ParkedAnswer | ErrorAnswer;
 
 interface PendingRequest {
   expects: ExpectedAnswer;
@@ -186,6 +188,15 @@ export class Agent {
   }
 
   /**
+   * Tells the guest it is about to be saved to disk; resolves once it answered `parked` (it then
+   * watches for the restore). Rejects with AgentRequestError, e.g. `guest_error` from a guest
+   * server too old to know `park`.
+   */
+  async park(timeoutMs: number): Promise<void> {
+    await this.request({ t: 'park', id: this.nextId++ }, 'parked', timeoutMs);
+  }
+
+  /**
    * Takes the agent out of service: cuts the connection, rejects every pending request with
    * 'closed' and reports the ejection once. Later calls do nothing.
    */
@@ -261,7 +272,7 @@ export class Agent {
     }
   }
 
-  /** @internal An answer (result, pong, hello or error) from the guest. */
+  /** @internal An answer (result, pong, hello, parked or error) from the guest. */
   handleAnswer(answer: Answer): void {
     if (this.ejectedReason !== null) return;
     const id = answer.id;
@@ -312,7 +323,7 @@ export class Agent {
 
   // ---- internals
 
-  private request(message: GuestRequest, expects: ExpectedAnswer, timeoutMs: number): Promise<Answer> {
+  private request(message: GuestRequest | ParkRequest, expects: ExpectedAnswer, timeoutMs: number): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       if (this.ejectedReason !== null) {
         reject(new AgentRequestError('closed', `agent ${this.uuid} is ejected (${this.ejectedReason})`));

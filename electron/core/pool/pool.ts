@@ -46,6 +46,8 @@ export interface PoolOptions {
   chooseVictims?: (members: PoolMember[], count: number) => string[];
 }
 
+/** How long a guest may take to answer `park` before the pool saves it anyway. */
+const PARK_TIMEOUT_MS = 5_000;
 /** How long a warm- or saved-pool member may take to report a ready worker thread, and then to answer its one warm-up request, before it is replaced. */
 const WARM_UP_TIMEOUT_MS = 10_000;
 const ALL_PHASES: MemberPhase[] = ['cloning', 'booting', 'healthy', 'warming', 'warm', 'saved', 'draining', 'stopping', 'failed'];
@@ -609,6 +611,13 @@ export class Pool {
     const startMs = this.clock.nowMs();
     this.saving.add(member.uuid);
     try {
+      // The guest watches its RTC only once told, so that it redials as soon as it is restored
+      // (else at its next heartbeat). A guest that cannot be told (an older guest server, no
+      // answer in time) is saved all the same: it is only slower back.
+      await this.agents
+        .agent(member.uuid)
+        ?.park?.(PARK_TIMEOUT_MS)
+        .catch((error: unknown) => this.onEvent({ type: 'action_failed', member: { ...member }, action: 'park', message: `${errorMessage(error)} (saved anyway; it redials at its next heartbeat once restored)` }));
       await binding.host.domainSave(member.uuid, path);
       member.savedImage = path;
       member.phase = 'saved';
@@ -626,7 +635,7 @@ export class Pool {
 
   /**
    * Restores a saved member into service. It counts as booting until its guest dials in again (it
-   * notices the restore by its RTC within ~0.2 s, else at its next heartbeat); its image is removed
+   * notices the restore by its RTC within ~0.2 s once parked, else at its next heartbeat); its image is removed
    * once used.
    */
   private async restoreSaved(member: PoolMember): Promise<void> {

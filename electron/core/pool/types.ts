@@ -34,6 +34,8 @@ export interface PoolAgent {
   collide?(word: string, digits: number, timeoutMs: number): Promise<unknown>;
   /** Resolves once the guest reports a worker thread ready; the pool waits for it before parking. */
   whenThreadsReady?(timeoutMs: number): Promise<void>;
+  /** Tells the guest it is about to be saved (it then watches for the restore); see Agent.park. */
+  park?(timeoutMs: number): Promise<void>;
 }
 
 /** Where the pool finds registered guests. */
