@@ -29,8 +29,8 @@ const WORKER_START_AFTER_DIAL_MS = 100;
  * How often a parked guest compares the RTC with its own clock to notice a restore from a saved
  * image: without it the guest noticed its dead connection only at its next heartbeat (~1.2 s after
  * the restore under TCG). Only between the manager's `park` and the next registration: each check
- * wakes the guest, and measured under TCG an idle guest's QEMU used ~3 % of a core with the watch
- * running, ~2 % without. (A clock stepped back by hand looks the same; it only costs a reconnect.)
+ * wakes the guest, and measured under TCG an idle guest's QEMU used ~3.5 % of a core with the watch
+ * running, ~1.7 % without. (A clock stepped back by hand looks the same; it only costs a reconnect.)
  */
 const RESTORE_WATCH_MS = 200;
 

@@ -102,7 +102,7 @@ export const loadMessageSchema = z.object({
  * Manager → guest, on the agent connection only: the guest is about to be saved to disk (the saved
  * pool). It starts watching its RTC, so that it notices the restore and redials at once, and
  * answers `parked`. Running members do not watch: each check wakes an emulated guest (measured
- * under TCG: an idle guest's CPU about a third lower without the watch).
+ * under TCG: an idle guest's QEMU about half as busy without the watch).
  */
 export const parkRequestSchema = z.object({ t: z.literal('park'), id: requestIdSchema });
 export const parkedAnswerSchema = z.object({ t: z.literal('parked'), id: requestIdSchema });
