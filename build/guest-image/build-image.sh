@@ -157,8 +157,8 @@ VMLINUZ=$(ls "$WORK"/kernel/boot/vmlinuz-* | head -n 1)
 KVER=${VMLINUZ##*/vmlinuz-}
 MODROOT=$WORK/kernel/lib/modules/$KVER/kernel
 
-# The bzImage wraps a compressed vmlinux; Debian's generic kernel is xz, its cloud kernel lz4 (legacy frames). Decompressing it here once saves the
-# guest several seconds of decompression under TCG.
+# The bzImage wraps a compressed vmlinux: xz in Debian's generic kernel, lz4 (legacy frames) in its
+# cloud kernel. Decompressing it here once saves the guest seconds of decompression under TCG.
 extract_vmlinux() { # MAGIC-REGEX DECOMPRESSOR...
   local magic=$1 offset
   shift
