@@ -634,9 +634,9 @@ export class Pool {
   }
 
   /**
-   * Restores a saved member into service. It counts as booting until its guest dials in again (it
-   * notices the restore by its RTC within ~0.2 s once parked, else at its next heartbeat); its image is removed
-   * once used.
+   * Restores a saved member into service. It counts as booting until its guest dials in again (a
+   * parked guest notices the restore by its RTC within ~0.2 s, else at its next heartbeat); its
+   * image is removed once used.
    */
   private async restoreSaved(member: PoolMember): Promise<void> {
     const binding = this.binding(member.hostId);
