@@ -1,70 +1,29 @@
-// The guest dialing a manager: a plain TCP server in the test plays the manager's agent port. The
-// built guest must register (uuid, token, vcpus, port), serve requests on that connection, send
-// load heartbeats, re-register after the connection drops or after a refused registration, find
-// the manager through a kernel command line file, and never idle-close the manager connection.
+// The guest dialing a manager: a plain TCP server (listenForGuests) plays the manager's agent
+// port. The built guest must register (uuid, token, vcpus, port), serve requests on that
+// connection, send load heartbeats, re-register after the connection drops or after a refused
+// registration, find the manager through a kernel command line file, never idle-close the manager
+// connection, and watch for a restore only once parked.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMessageSchema, PROTOCOL_VERSION, registerMessageSchema, resultAnswerSchema, type LoadMessage } from '../../guest-server/src/protocol';
-import { NdjsonPeer } from '../support/guest-client';
+import { listenForGuests, NdjsonPeer, type DialInPort } from '../support/guest-client';
 import { startGuest, type GuestProcess } from '../support/guest-process';
 import { referenceCollide } from '../support/guest-reference';
-
-interface TestManager {
-  port: number;
-  /** Resolves with the next guest connection (already accepted). */
-  nextConnection(timeoutMs?: number): Promise<NdjsonPeer>;
-  close(): Promise<void>;
-}
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startManager(): Promise<TestManager> {
-  const pending: NdjsonPeer[] = [];
-  const waiting: Array<(peer: NdjsonPeer) => void> = [];
-  const all: NdjsonPeer[] = [];
-  const server: Server = createServer((socket) => {
-    const peer = new NdjsonPeer(socket);
-    all.push(peer);
-    const waiter = waiting.shift();
-    if (waiter) waiter(peer);
-    else pending.push(peer);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const manager: TestManager = {
-    port,
-    nextConnection: (timeoutMs = 10_000) => {
-      const ready = pending.shift();
-      if (ready) return Promise.resolve(ready);
-      return new Promise((resolve, reject) => {
-        const waiter = (peer: NdjsonPeer): void => {
-          clearTimeout(timer);
-          resolve(peer);
-        };
-        // A waiter that timed out must not swallow the next connection.
-        const timer = setTimeout(() => {
-          waiting.splice(waiting.indexOf(waiter), 1);
-          reject(new Error('no guest connection in time'));
-        }, timeoutMs);
-        waiting.push(waiter);
-      });
-    },
-    close: async () => {
-      for (const peer of all) await peer.close();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+async function startManager(): Promise<DialInPort> {
+  const manager = await listenForGuests();
   cleanups.push(() => manager.close());
   return manager;
 }
 
-async function guestFor(manager: TestManager, extra: string[] = []): Promise<GuestProcess> {
+async function guestFor(manager: DialInPort, extra: string[] = []): Promise<GuestProcess> {
   const guest = await startGuest([
     '--manager', `127.0.0.1:${manager.port}`, '--uuid', 'guest-uuid-1', '--token', 'pool-token', '--vcpus', '3', '--workers', '1',
     '--heartbeat-ms', '150', '--backoff-min-ms', '20', '--backoff-max-ms', '200', '--drain-timeout-ms', '300', ...extra,
@@ -80,7 +39,7 @@ describe('guest dials the manager', () => {
   it('registers, serves requests on the same connection and sends load heartbeats', async () => {
     const manager = await startManager();
     const guest = await guestFor(manager, ['--hash-rate', '100000']);
-    const conn = await manager.nextConnection();
+    const conn = await manager.nextGuest();
     const register = registerMessageSchema.parse(await conn.next());
     expect(register).toMatchObject({ t: 'register', uuid: 'guest-uuid-1', token: 'pool-token', vcpus: 3, version: PROTOCOL_VERSION, port: guest.port });
     expect(register.hostname.length).toBeGreaterThan(0);
@@ -110,14 +69,14 @@ describe('guest dials the manager', () => {
   it('registers again after the manager drops the connection, and drops that connection\'s work', async () => {
     const manager = await startManager();
     await guestFor(manager, ['--hash-rate', '1000']);
-    const first = await manager.nextConnection();
+    const first = await manager.nextGuest();
     expect(await first.next()).toMatchObject({ t: 'register' });
     first.send({ t: 'registered' });
     first.send({ t: 'collide', id: 'abandoned', word: 'a', digits: 8 });
     await first.next(isLoad);
     await first.close();
 
-    const second = await manager.nextConnection();
+    const second = await manager.nextGuest();
     expect(registerMessageSchema.parse(await second.next())).toMatchObject({ uuid: 'guest-uuid-1', token: 'pool-token' });
     second.send({ t: 'registered' });
     // The abandoned search was cancelled: the only worker is free for new work at once.
@@ -135,12 +94,12 @@ describe('guest dials the manager', () => {
     writeFileSync(rtc, `${nowS()}\n`);
     // Heartbeats far apart: only the RTC watch can make it notice.
     await guestFor(manager, ['--rtc-file', rtc, '--heartbeat-ms', '60000']);
-    const first = await manager.nextConnection();
+    const first = await manager.nextGuest();
     expect(await first.next()).toMatchObject({ t: 'register' });
     first.send({ t: 'registered' });
     // A running guest does not watch: a jump before `park` goes unnoticed.
     writeFileSync(rtc, `${nowS() + 120}\n`);
-    await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
+    await expect(manager.nextGuest(1000)).rejects.toThrow(/no guest connection/);
     writeFileSync(rtc, `${nowS()}\n`);
 
     expect(await first.request({ t: 'park', id: 'p1' })).toEqual({ t: 'parked', id: 'p1' });
@@ -148,30 +107,30 @@ describe('guest dials the manager', () => {
     expect(await first.next((message) => message.t === 'error')).toMatchObject({ t: 'error', id: null, code: 'bad_field' });
     // The RTC keeping time with its clock is no restore.
     const ticking = setInterval(() => writeFileSync(rtc, `${nowS()}\n`), 100);
-    await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
+    await expect(manager.nextGuest(1000)).rejects.toThrow(/no guest connection/);
     clearInterval(ticking);
 
     const jumpedAt = Date.now();
     writeFileSync(rtc, `${nowS() + 120}\n`);
-    const second = await manager.nextConnection(3000);
+    const second = await manager.nextGuest(3000);
     expect(Date.now() - jumpedAt).toBeLessThan(1000);
     expect(registerMessageSchema.parse(await second.next())).toMatchObject({ uuid: 'guest-uuid-1', token: 'pool-token' });
     second.send({ t: 'registered' });
     expect(await second.request({ t: 'ping', id: 1 })).toEqual({ t: 'pong', id: 1 });
     // Registered again: the watch is over until the next park.
     writeFileSync(rtc, `${nowS() + 600}\n`);
-    await expect(manager.nextConnection(1000)).rejects.toThrow(/no guest connection/);
+    await expect(manager.nextGuest(1000)).rejects.toThrow(/no guest connection/);
   });
 
   it('retries after the manager refuses the registration with an error', async () => {
     const manager = await startManager();
     await guestFor(manager);
-    const refused = await manager.nextConnection();
+    const refused = await manager.nextGuest();
     expect(await refused.next()).toMatchObject({ t: 'register' });
     refused.send({ t: 'error', id: null, code: 'unauthorized', message: 'unknown uuid' });
     await refused.closed; // the guest hangs up itself
 
-    const retry = await manager.nextConnection();
+    const retry = await manager.nextGuest();
     expect(await retry.next()).toMatchObject({ t: 'register', uuid: 'guest-uuid-1' });
     retry.send({ t: 'registered' });
     expect(await retry.request({ t: 'ping', id: 1 })).toEqual({ t: 'pong', id: 1 });
@@ -180,7 +139,7 @@ describe('guest dials the manager', () => {
   it('never idle-closes the manager connection, unlike client connections', async () => {
     const manager = await startManager();
     const guest = await guestFor(manager, ['--idle-timeout-ms', '200']);
-    const conn = await manager.nextConnection();
+    const conn = await manager.nextGuest();
     await conn.next();
     conn.send({ t: 'registered' });
     const client = await NdjsonPeer.connect(guest.port);
@@ -205,7 +164,7 @@ describe('guest dials the manager', () => {
       { allowDiscovery: true },
     );
     cleanups.push(() => guest.stop());
-    const conn = await manager.nextConnection();
+    const conn = await manager.nextGuest();
     expect(registerMessageSchema.parse(await conn.next())).toMatchObject({
       uuid: '0e9a7c52-1d3b-4f6a-9c1e-5b7d2a4e8f10',
       token: 'from-cmdline',
@@ -216,7 +175,7 @@ describe('guest dials the manager', () => {
   it('on SIGTERM delivers the manager\'s in-flight result, then hangs up and exits 0', async () => {
     const manager = await startManager();
     const guest = await guestFor(manager, ['--hash-rate', '100000', '--drain-timeout-ms', '10000']);
-    const conn = await manager.nextConnection();
+    const conn = await manager.nextGuest();
     await conn.next();
     conn.send({ t: 'registered' });
     // rate54 needs 98 929 attempts at 5 hex digits: about one second at 100 000 hashes/s.

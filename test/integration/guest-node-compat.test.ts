@@ -19,7 +19,7 @@ describe('guest server on a Node without process.getBuiltinModule', () => {
     const manager = await listenForGuests();
     const guest = await startGuest(['--manager', `127.0.0.1:${manager.port}`, '--uuid', 'old-node', '--vcpus', '1', '--workers', '1', '--heartbeat-ms', '100'], { nodeFlags: ['--require', preload] });
     try {
-      const conn = await manager.firstGuest();
+      const conn = await manager.nextGuest();
       expect(await conn.next()).toMatchObject({ t: 'register', uuid: 'old-node' });
       await expectServesFromThreads(conn, 'old-node');
       expect(guest.logs().filter((line) => line.level === 'error')).toEqual([]);

@@ -90,7 +90,7 @@ describe('guest server from a Node start-up snapshot', () => {
       const started = guest.logs().find((line) => line.event === 'started_from_snapshot');
       expect(started?.ms).toBeGreaterThan(0);
       expect(Date.parse(String(started?.ts)) - Number(started?.ms)).toBeGreaterThanOrEqual(spawnedAt - 50);
-      const conn = await manager.firstGuest();
+      const conn = await manager.nextGuest();
       expect(registerMessageSchema.parse(await conn.next())).toMatchObject({ uuid: 'snap-uuid', token: 't', port: guest.port });
       // Every thread failed to start when the snapshot held node:worker_threads.
       await expectServesFromThreads(conn, 'snapshot');

@@ -38,7 +38,7 @@ describe('guest server start order', () => {
     let workerReadyAt = 0;
     void guest.firstWorkerReady.then(() => (workerReadyAt = Date.now()));
     try {
-      const peer = await manager.firstGuest();
+      const peer = await manager.nextGuest();
       const register = await peer.next((message) => message.t === 'register', 5_000);
       expect(register).toMatchObject({ uuid: 'start-order-1', token: 'tok' });
       // Give a thread every chance to have started early: none has.

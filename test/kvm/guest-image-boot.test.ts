@@ -37,7 +37,7 @@ describe('guest image on a CPU its start-up snapshot was not made for', () => {
       '-smbios', `type=1,uuid=${UUID}`, '-serial', `file:${consoleLog}`,
     ], { stdio: 'ignore' });
     try {
-      const conn = await manager.firstGuest(60_000).catch((error: unknown) => {
+      const conn = await manager.nextGuest(60_000).catch((error: unknown) => {
         throw new Error(`${String(error)}; console:\n${existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8').slice(-2000) : '(none)'}`);
       });
       expect(await conn.next((message) => message.t === 'register', 30_000)).toMatchObject({ uuid: UUID, token: 't' });

@@ -134,30 +134,46 @@ export class NdjsonPeer {
   }
 }
 
-/** A stand-in manager's agent port that takes guests dialing in (the first one is all most tests need). */
+/** A stand-in manager's agent port that takes guests dialing in, in the order they connect. */
 export interface DialInPort {
   port: number;
-  /** The first guest connection, waiting up to timeoutMs for it. */
-  firstGuest(timeoutMs?: number): Promise<NdjsonPeer>;
+  /** The next guest connection no caller has taken yet, waiting up to timeoutMs for it. */
+  nextGuest(timeoutMs?: number): Promise<NdjsonPeer>;
   close(): Promise<void>;
 }
 
 export async function listenForGuests(): Promise<DialInPort> {
-  const peers: NdjsonPeer[] = [];
-  let arrived: (peer: NdjsonPeer) => void = () => {};
-  const first = new Promise<NdjsonPeer>((resolve) => (arrived = resolve));
+  const all: NdjsonPeer[] = [];
+  const pending: NdjsonPeer[] = [];
+  const waiting: Array<(peer: NdjsonPeer) => void> = [];
   const server: Server = createServer((socket) => {
     const peer = new NdjsonPeer(socket);
-    peers.push(peer);
-    arrived(peer);
+    all.push(peer);
+    const waiter = waiting.shift();
+    if (waiter) waiter(peer);
+    else pending.push(peer);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    firstGuest: (timeoutMs = 10_000) =>
-      Promise.race([first, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no guest dialed in within ${timeoutMs} ms`)), timeoutMs).unref())]),
+    nextGuest: (timeoutMs = 10_000) => {
+      const ready = pending.shift();
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const waiter = (peer: NdjsonPeer): void => {
+          clearTimeout(timer);
+          resolve(peer);
+        };
+        // A waiter that timed out must not swallow the next connection.
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error(`no guest connection within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.push(waiter);
+      });
+    },
     close: async () => {
-      for (const peer of peers) await peer.close();
+      for (const peer of all) await peer.close();
       await new Promise((resolve) => server.close(resolve));
     },
   };
