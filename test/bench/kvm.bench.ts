@@ -1,14 +1,16 @@
 // Benchmark on REAL QEMU VMs (qemu:///system; KVM where a probe shows it works, else TCG): linked-
-// clone creation, start → registered, scale-up decision → serving, warm-pool resume → serving,
-// saved-pool save and restore → serving, QEMU memory per VM, and the largest pool this machine fits (estimated from free memory and idle
+// clone creation, start → registered, scale-up decision → serving (each over a bare QEMU boot run
+// just before it, the baseline), warm-pool resume → serving, saved-pool save and restore → serving,
+// QEMU memory per VM, and the largest pool this machine fits (estimated from free memory and idle
 // CPU, then a moderate count verified by booting it at once). It reports; it does not fail on a
 // slow shared machine. It leaves no VM, overlay or daemon of its own behind.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PoolEvent } from '../../electron/core/pool/types';
-import { OverlayStorage } from '../../electron/core/kvm/index';
+import { DEFAULT_VCPUS, OverlayStorage, QBOOT_PATHS, tcgCpuQemuArg } from '../../electron/core/kvm/index';
+import { runProgram } from '../../electron/core/kvm/process';
 import { startPlane, testConfig, waitFor, type PlaneHarness } from '../support/control-plane';
 import { fixed, table } from './support/format';
 import { cleanupKvmHost, freePort, prepareKvmHost, qemuRssMiB, KVM_URI, type KvmHost } from '../kvm/kvm-host';
@@ -43,6 +45,13 @@ export interface KvmBenchResult {
   /** Start → registered while VERIFY_VMS members boot at once. */
   startToRegisteredConcurrentMs: number[];
   decisionToServingMs: number[];
+  /**
+   * The baseline: QEMU alone boots the same kernel with the probe's busybox initramfs (no libvirt,
+   * no Node) to user space, right before each scale-up, beside the same running members.
+   */
+  bareBootMs: number[];
+  /** Each scale-up's decision → serving over the bare boot just before it. */
+  scaleUpOverBareBoot: number[];
   resumeMs: number[];
   resumeToServingMs: number[];
   /** Saved pool: the save call (virDomainSave), the restore call, and scale-up decision → serving by restore. */
@@ -163,6 +172,40 @@ async function overlayTimes(host: KvmHost, method: 'native' | 'qemu-img', count:
   return times;
 }
 
+/**
+ * The machine's speed at this moment, for the ratio: QEMU alone (no libvirt, no Node) boots the
+ * image's kernel with the accelerator probe's busybox initramfs, with the template's accelerator,
+ * CPU, memory, vCPUs and firmware, and this returns the ms from QEMU's start to user space.
+ */
+async function bareBootMs(host: KvmHost): Promise<number> {
+  const kvm = host.accel.domainType === 'kvm';
+  const firmware = QBOOT_PATHS.find((path) => existsSync(path));
+  const marker = 'CMS-PROBE-OK';
+  let seenMs: number | null = null;
+  let serialTail = '';
+  const startedMs = performance.now();
+  const result = await runProgram(
+    'qemu-system-x86_64',
+    [
+      '-machine', 'pc', '-accel', kvm ? 'kvm' : 'tcg,tb-size=128', '-cpu', kvm ? 'host' : tcgCpuQemuArg(),
+      '-m', '256', '-smp', String(DEFAULT_VCPUS), '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      ...(firmware ? ['-bios', firmware] : []),
+      '-kernel', host.image.kernelPath, '-initrd', host.image.probeInitrdPath, '-append', `${host.image.cmdline} cms.probe=1`,
+    ],
+    {
+      timeoutMs: 60_000,
+      onStdout: (chunk) => {
+        // The marker may arrive split across chunks: look at the end of what came so far.
+        serialTail = (serialTail + chunk).slice(-256);
+        if (seenMs === null && serialTail.includes(marker)) seenMs = performance.now() - startedMs;
+        return seenMs !== null;
+      },
+    },
+  );
+  if (seenMs === null) throw new Error(`the bare boot did not reach user space (exit ${result.code ?? result.signal}): ${result.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  return seenMs;
+}
+
 export async function measureKvmBench(log: (line: string) => void = (line) => console.log(`[kvm-bench] ${line}`)): Promise<KvmBenchResult | { skipped: string }> {
   const prepared = await prepareKvmHost({ templateName: TEMPLATE, log });
   if (!prepared.ok) return { skipped: prepared.reason };
@@ -194,15 +237,24 @@ export async function measureKvmBench(log: (line: string) => void = (line) => co
     });
 
     // Scale-up decision → serving, one member at a time (a quiet host: the clean figure).
+    // Each is paired with a bare boot just before it (the baseline): the machine's speed swings by
+    // ±20 % and more within minutes, and the ratio separates that from the pool's own time.
     const decisionToServingMs: number[] = [];
+    const bareBoots: number[] = [];
+    const scaleUpOverBareBoot: number[] = [];
     for (let size = 1; size <= SCALE_UP_SAMPLES; size++) {
+      const bareMs = await bareBootMs(host);
+      bareBoots.push(bareMs);
+      await sleep(500);
       const decidedMs = performance.now();
       const healthy = nextPoolEvent(h, isHealthy, 240_000, `member ${size} to register`);
       h.plane.scaleTo(size, 'bench: scale up');
       const event = await healthy;
       await probeServing(h, event.member.uuid, 30_000);
-      decisionToServingMs.push(performance.now() - decidedMs);
-      log(`scale-up ${size}: serving after ${Math.round(performance.now() - decidedMs)} ms (registered ${Math.round(event.bootMs)} ms after start)`);
+      const servingMs = performance.now() - decidedMs;
+      decisionToServingMs.push(servingMs);
+      scaleUpOverBareBoot.push(servingMs / bareMs);
+      log(`scale-up ${size}: serving after ${Math.round(servingMs)} ms (registered ${Math.round(event.bootMs)} ms after start); bare boot just before: ${Math.round(bareMs)} ms, ratio ${(servingMs / bareMs).toFixed(2)}`);
     }
 
     // Warm pool: a registered member paused; a scale-up resumes it.
@@ -294,6 +346,8 @@ export async function measureKvmBench(log: (line: string) => void = (line) => co
       startToRegisteredMs: boots.one,
       startToRegisteredConcurrentMs: boots.many,
       decisionToServingMs,
+      bareBootMs: bareBoots,
+      scaleUpOverBareBoot,
       resumeMs,
       resumeToServingMs,
       saveMs,
@@ -328,6 +382,8 @@ export function formatKvmBench(r: KvmBenchResult): string {
     row('start → registered, one at a time', r.startToRegisteredMs, `≤ ${startTarget} ms`, startTarget, 0),
     row(`start → registered, ${r.verify.count} at once`, r.startToRegisteredConcurrentMs, '', null, 0),
     row('scale-up decision → serving', r.decisionToServingMs, `≤ ${startTarget} ms`, startTarget, 0),
+    row('  baseline: bare boot (QEMU alone, no Node)', r.bareBootMs, '', null, 0),
+    row('  ratio scale-up ÷ bare boot just before', r.scaleUpOverBareBoot, '', null, 2),
     row('warm-pool resume (libvirt call)', r.resumeMs, '', null),
     row('warm-pool decision → serving', r.resumeToServingMs, `≤ ${TARGET_RESUME_TO_SERVING_MS} ms`, TARGET_RESUME_TO_SERVING_MS),
     row('saved-pool save (libvirt call)', r.saveMs, '', null, 0),
