@@ -26,6 +26,8 @@ const TEMPLATE = 'cms-kvmbench-template';
 const VERIFY_VMS = Number(process.env.CMS_BENCH_VERIFY_VMS ?? 4);
 /** Cold starts timed one at a time. Five, not three: one slow boot (this machine's speed swings by ±20 %) moved a median of three by 0.2–0.3 s. */
 const SCALE_UP_SAMPLES = 5;
+/** Pause after a scale-up before the next bare boot: a new member starts its worker threads after it registers. */
+const SETTLE_MS = 3000;
 /** Memory left to the host when estimating the largest pool, MiB. */
 const HOST_RESERVE_MIB = 2048;
 
@@ -238,11 +240,13 @@ export async function measureKvmBench(log: (line: string) => void = (line) => co
 
     // Scale-up decision → serving, one member at a time (a quiet host: the clean figure).
     // Each is paired with a bare boot just before it (the baseline): the machine's speed swings by
-    // ±20 % and more within minutes, and the ratio separates that from the pool's own time.
+    // ±20 % and more within minutes, and the ratio separates that from the pool's own time. The
+    // pause first lets the member booted last start its worker threads, which would slow the bare boot.
     const decisionToServingMs: number[] = [];
     const bareBoots: number[] = [];
     const scaleUpOverBareBoot: number[] = [];
     for (let size = 1; size <= SCALE_UP_SAMPLES; size++) {
+      if (size > 1) await sleep(SETTLE_MS);
       const bareMs = await bareBootMs(host);
       bareBoots.push(bareMs);
       await sleep(500);
