@@ -6,6 +6,7 @@ import { systemClock } from '../core/clock';
 import { HypervisorConnection } from '../core/hypervisor/connection';
 import {
   buildGuestImage,
+  DEFAULT_MEMORY_MIB,
   DEFAULT_VCPUS,
   defaultImageDir,
   defineTemplate,
@@ -124,7 +125,7 @@ export function registerImageCommands(program: Command): void {
     .option('--image <dir>', `image folder (default ${defaultImageDir()}; built when missing on a local host)`)
     .option('--name <name>', 'template domain name', 'cms-template')
     .option('--network <net>', "'user' (user-mode, guests reach the host's loopback at 10.0.2.2), 'network:NAME' or 'bridge:NAME' (DHCP)", 'user')
-    .option('--memory-mib <mib>', 'guest memory', '256')
+    .option('--memory-mib <mib>', 'guest memory', String(DEFAULT_MEMORY_MIB))
     .option('--vcpus <n>', 'vCPUs per member', String(DEFAULT_VCPUS))
     .option('--disk-mib <mib>', "size of the template's scratch disk, the base of each member's linked-clone overlay (0: none)", '16')
     .option('--disk-dir <dir>', 'folder of the scratch disk and the overlays (default: the image folder)')

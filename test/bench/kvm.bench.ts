@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PoolEvent } from '../../electron/core/pool/types';
-import { DEFAULT_VCPUS, OverlayStorage, QBOOT_PATHS, tcgCpuQemuArg } from '../../electron/core/kvm/index';
+import { DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, OverlayStorage, QBOOT_PATHS, tcgCpuQemuArg } from '../../electron/core/kvm/index';
 import { runProgram } from '../../electron/core/kvm/process';
 import { startPlane, testConfig, waitFor, type PlaneHarness } from '../support/control-plane';
 import { fixed, table } from './support/format';
@@ -190,7 +190,7 @@ async function bareBootMs(host: KvmHost): Promise<number> {
     'qemu-system-x86_64',
     [
       '-machine', 'pc', '-accel', kvm ? 'kvm' : 'tcg,tb-size=128', '-cpu', kvm ? 'host' : tcgCpuQemuArg(),
-      '-m', '256', '-smp', String(DEFAULT_VCPUS), '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      '-m', String(DEFAULT_MEMORY_MIB), '-smp', String(DEFAULT_VCPUS), '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
       ...(firmware ? ['-bios', firmware] : []),
       '-kernel', host.image.kernelPath, '-initrd', host.image.probeInitrdPath, '-append', `${host.image.cmdline} cms.probe=1`,
     ],

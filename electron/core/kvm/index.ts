@@ -9,6 +9,7 @@ export { createQcow2Overlay, qcow2OverlayBytes, readDiskInfo, type DiskFormat, t
 export { OverlayStorage, type OverlayStorageOptions } from './storage';
 export { TCG_CPU, tcgCpuQemuArg } from './tcg-cpu';
 export {
+  DEFAULT_MEMORY_MIB,
   DEFAULT_VCPUS,
   defineTemplate,
   parseTemplateNetwork,

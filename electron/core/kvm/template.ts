@@ -56,6 +56,8 @@ function xmlEscape(text: string): string {
 }
 
 export const DEFAULT_VCPUS = 2;
+/** Guest memory of the template, MiB: the image's initramfs, Node and the server fit with room to spare. */
+export const DEFAULT_MEMORY_MIB = 256;
 
 /** Where Debian's and Ubuntu's qemu-system-data put qboot; other distributions may not ship it. */
 export const QBOOT_PATHS: readonly string[] = ['/usr/share/qemu/qboot.rom'];
@@ -109,7 +111,7 @@ export function templateDomainXml(options: TemplateOptions): string {
   <name>${xmlEscape(name)}</name>
 ${options.uuid ? `  <uuid>${xmlEscape(options.uuid)}</uuid>\n` : ''}  <title>Cloud Management System pool template</title>
   <description>Minimal guest (Debian kernel, busybox, Node, guest server) booted directly. Members are linked clones; each gets the manager address and token on its kernel command line.</description>
-  <memory unit='MiB'>${options.memoryMiB ?? 256}</memory>
+  <memory unit='MiB'>${options.memoryMiB ?? DEFAULT_MEMORY_MIB}</memory>
   <vcpu>${vcpus}</vcpu>
   <os>
     <type arch='x86_64'>hvm</type>
