@@ -1,6 +1,6 @@
 // A registered guest as the pool sees it, for pool tests on the test driver: it answers (or
-// refuses) the pool's warm-up requests, can hold back its "thread ready" report, and counts ejects
-// and parks (each park also goes to `onPark`, so a test can see it came before the save).
+// refuses) the pool's warm-up requests, can hold back its "thread ready" report, counts ejects, and
+// reports each park to `onPark` (so a test can see it came before the save).
 import type { PoolAgent } from '../../electron/core/pool/types';
 
 export class StandInAgent implements PoolAgent {
@@ -11,7 +11,6 @@ export class StandInAgent implements PoolAgent {
   readonly lastLoad = null;
   readonly requests: Array<{ word: string; digits: number }> = [];
   ejected = 0;
-  parked = 0;
   markThreadsReady: () => void = () => {};
   private readonly threadsReady = new Promise<void>((resolve) => (this.markThreadsReady = resolve));
 
@@ -33,7 +32,6 @@ export class StandInAgent implements PoolAgent {
   setHeartbeatExempt(): void {}
 
   async park(): Promise<void> {
-    this.parked += 1;
     this.options.onPark?.();
     if (this.options.knowsPark === false) throw new Error('guest abc: unknown_type: t: unknown type park');
   }
