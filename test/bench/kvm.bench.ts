@@ -9,8 +9,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PoolEvent } from '../../electron/core/pool/types';
-import { DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, OverlayStorage, QBOOT_PATHS, tcgCpuQemuArg } from '../../electron/core/kvm/index';
-import { runProgram } from '../../electron/core/kvm/process';
+import { bootProbeInitramfs, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, OverlayStorage, QBOOT_PATHS, tcgCpuQemuArg } from '../../electron/core/kvm/index';
 import { startPlane, testConfig, waitFor, type PlaneHarness } from '../support/control-plane';
 import { fixed, table } from './support/format';
 import { cleanupKvmHost, freePort, prepareKvmHost, qemuRssMiB, KVM_URI, type KvmHost } from '../kvm/kvm-host';
@@ -182,30 +181,13 @@ async function overlayTimes(host: KvmHost, method: 'native' | 'qemu-img', count:
 async function bareBootMs(host: KvmHost): Promise<number> {
   const kvm = host.accel.domainType === 'kvm';
   const firmware = QBOOT_PATHS.find((path) => existsSync(path));
-  const marker = 'CMS-PROBE-OK';
-  let seenMs: number | null = null;
-  let serialTail = '';
-  const startedMs = performance.now();
-  const result = await runProgram(
-    'qemu-system-x86_64',
-    [
-      '-machine', 'pc', '-accel', kvm ? 'kvm' : 'tcg,tb-size=128', '-cpu', kvm ? 'host' : tcgCpuQemuArg(),
-      '-m', String(DEFAULT_MEMORY_MIB), '-smp', String(DEFAULT_VCPUS), '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
-      ...(firmware ? ['-bios', firmware] : []),
-      '-kernel', host.image.kernelPath, '-initrd', host.image.probeInitrdPath, '-append', `${host.image.cmdline} cms.probe=1`,
-    ],
-    {
-      timeoutMs: 60_000,
-      onStdout: (chunk) => {
-        // The marker may arrive split across chunks: look at the end of what came so far.
-        serialTail = (serialTail + chunk).slice(-256);
-        if (seenMs === null && serialTail.includes(marker)) seenMs = performance.now() - startedMs;
-        return seenMs !== null;
-      },
-    },
-  );
-  if (seenMs === null) throw new Error(`the bare boot did not reach user space (exit ${result.code ?? result.signal}): ${result.stderr.trim().split('\n').slice(-2).join(' | ')}`);
-  return seenMs;
+  const machineArgs = [
+    '-machine', 'pc', '-accel', kvm ? 'kvm' : 'tcg,tb-size=128', '-cpu', kvm ? 'host' : tcgCpuQemuArg(),
+    '-m', String(DEFAULT_MEMORY_MIB), '-smp', String(DEFAULT_VCPUS), ...(firmware ? ['-bios', firmware] : []),
+  ];
+  const { markerMs, result } = await bootProbeInitramfs(host.image, machineArgs, host.image.cmdline, { timeoutMs: 60_000 });
+  if (markerMs === null) throw new Error(`the bare boot did not reach user space (exit ${result.code ?? result.signal}): ${result.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  return markerMs;
 }
 
 export async function measureKvmBench(log: (line: string) => void = (line) => console.log(`[kvm-bench] ${line}`)): Promise<KvmBenchResult | { skipped: string }> {

@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { GuestImage } from './image';
-import { runProgram } from './process';
+import { runProgram, type RunResult } from './process';
 import type { DomainType } from './template';
 
 export interface AccelProbeResult {
@@ -50,29 +50,51 @@ async function probe(options: AccelProbeOptions, device: string): Promise<AccelP
   } catch {
     return { domainType: 'qemu', reason: `${device} is missing or not usable: TCG emulation`, ms: elapsed() };
   }
-  let seen = false;
   const timeoutMs = options.timeoutMs ?? 20_000;
   try {
-    const result = await runProgram(
-      options.qemu ?? 'qemu-system-x86_64',
-      [
-        '-accel', 'kvm', '-cpu', 'host', '-m', '128', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none',
-        '-serial', 'stdio', '-no-reboot',
-        '-kernel', options.image.kernelPath, '-initrd', options.image.probeInitrdPath,
-        '-append', 'console=ttyS0 rootfstype=ramfs quiet panic=-1 cms.probe=1',
-      ],
-      {
-        timeoutMs,
-        onStdout: (chunk) => {
-          if (chunk.includes(PROBE_MARKER)) seen = true;
-          return seen;
-        },
-      },
-    );
-    if (seen || result.stdout.includes(PROBE_MARKER)) return { domainType: 'kvm', reason: `KVM booted the guest kernel in ${elapsed()} ms`, ms: elapsed() };
+    const { markerMs, result } = await bootProbeInitramfs(options.image, ['-accel', 'kvm', '-cpu', 'host', '-m', '128', '-smp', '1'], 'console=ttyS0 rootfstype=ramfs quiet panic=-1', {
+      qemu: options.qemu,
+      timeoutMs,
+    });
+    if (markerMs !== null) return { domainType: 'kvm', reason: `KVM booted the guest kernel in ${elapsed()} ms`, ms: elapsed() };
     const detail = result.stderr.trim().split('\n').slice(-2).join(' | ');
     return { domainType: 'qemu', reason: `KVM could not boot the guest kernel (exit ${result.code ?? result.signal}${detail ? `: ${detail}` : ''}): TCG emulation`, ms: elapsed() };
   } catch (error) {
     return { domainType: 'qemu', reason: `KVM probe failed (${error instanceof Error ? error.message : String(error)}): TCG emulation`, ms: elapsed() };
   }
+}
+
+/**
+ * Boots the image's kernel with the probe's busybox initramfs under QEMU (machine, accelerator, CPU
+ * and memory from `machineArgs`; serial console on stdout; no reboot), stopping QEMU once the probe's
+ * marker shows. Resolves with the ms from QEMU's start to the marker (null when QEMU ended without
+ * it) and how QEMU ended; rejects on a spawn failure or the deadline.
+ */
+export async function bootProbeInitramfs(
+  image: GuestImage,
+  machineArgs: readonly string[],
+  cmdline: string,
+  options: { qemu?: string; timeoutMs: number },
+): Promise<{ markerMs: number | null; result: RunResult }> {
+  let markerMs: number | null = null;
+  let serialTail = '';
+  const startedMs = performance.now();
+  const result = await runProgram(
+    options.qemu ?? 'qemu-system-x86_64',
+    [
+      ...machineArgs,
+      '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
+      '-kernel', image.kernelPath, '-initrd', image.probeInitrdPath, '-append', `${cmdline} cms.probe=1`,
+    ],
+    {
+      timeoutMs: options.timeoutMs,
+      onStdout: (chunk) => {
+        // The marker may arrive split across chunks: look at the end of what came so far.
+        serialTail = (serialTail + chunk).slice(-256);
+        if (markerMs === null && serialTail.includes(PROBE_MARKER)) markerMs = performance.now() - startedMs;
+        return markerMs !== null;
+      },
+    },
+  );
+  return { markerMs, result };
 }

@@ -1,6 +1,6 @@
 // Public surface of the real-host layer: guest image, template, linked-clone overlays, member boot
 // settings and the accelerator probe. Re-exports only; nothing here may hold state.
-export { probeAccelerator, type AccelProbeOptions, type AccelProbeResult } from './accel';
+export { bootProbeInitramfs, probeAccelerator, type AccelProbeOptions, type AccelProbeResult } from './accel';
 export { isLocalUri, kvmHostBinding, type KvmHostBindingOptions } from './binding';
 export { KvmError, type KvmErrorCode } from './errors';
 export { buildGuestImage, defaultImageDir, findRepositoryFile, readGuestImage, type BuildImageOptions, type BuiltImage, type GuestImage, type GuestImageManifest } from './image';
